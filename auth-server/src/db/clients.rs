@@ -1,0 +1,76 @@
+//! OAuth client rows. Grant types and scopes are stored space-separated.
+
+use diesel::prelude::*;
+use shared_core::db::{is_unique_violation, DbConn};
+use shared_core::db_run;
+
+use super::schema::clients;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = clients)]
+pub struct ClientRow {
+    pub id: i64,
+    pub client_id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub grant_types: String,
+    pub scopes: String,
+    pub created_at: i64,
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = clients)]
+pub struct NewClient<'a> {
+    pub client_id: &'a str,
+    pub name: &'a str,
+    pub secret_hash: Option<&'a str>,
+    pub grant_types: &'a str,
+    pub scopes: &'a str,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub fn find_by_client_id(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<ClientRow>> {
+    db_run!(conn, c => clients::table
+        .filter(clients::client_id.eq(client_id))
+        .select(ClientRow::as_select())
+        .first(c)
+        .optional())
+}
+
+/// `Ok(false)` when the client id is taken.
+pub fn insert(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<bool> {
+    match db_run!(conn, c => diesel::insert_into(clients::table).values(client).execute(c)) {
+        Ok(_) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Overwrites every column but `created_at`.
+pub fn update(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(clients::table.filter(clients::client_id.eq(client.client_id)))
+        .set((
+            clients::name.eq(client.name),
+            clients::secret_hash.eq(client.secret_hash),
+            clients::grant_types.eq(client.grant_types),
+            clients::scopes.eq(client.scopes),
+            clients::updated_at.eq(client.updated_at),
+        ))
+        .execute(c))
+}
+
+pub fn list(conn: &mut DbConn) -> QueryResult<Vec<ClientRow>> {
+    db_run!(conn, c => clients::table.order(clients::id).select(ClientRow::as_select()).load(c))
+}
+
+/// Deletes the client; its tokens go with it (`ON DELETE CASCADE`).
+pub fn delete(conn: &mut DbConn, client_id: &str) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::delete(clients::table.filter(clients::client_id.eq(client_id))).execute(c))
+}
+
+pub fn set_secret_hash(conn: &mut DbConn, client_id: &str, hash: &str, now: i64) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(clients::table.filter(clients::client_id.eq(client_id)))
+        .set((clients::secret_hash.eq(hash), clients::updated_at.eq(now)))
+        .execute(c))
+}

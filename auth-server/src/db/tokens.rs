@@ -1,0 +1,227 @@
+//! Access and refresh token rows, looked up by the SHA-256 digest of the token (`token_hash`).
+//! State changes are single conditional statements so that they stay correct under concurrency.
+
+use diesel::prelude::*;
+use shared_core::db::DbConn;
+use shared_core::db_run;
+
+use super::schema::{access_tokens, clients, refresh_tokens, users};
+
+#[derive(Insertable)]
+#[diesel(table_name = access_tokens)]
+pub struct NewAccessToken<'a> {
+    pub token_hash: &'a str,
+    pub client_id: i64,
+    pub user_id: Option<i64>,
+    pub refresh_token_id: Option<i64>,
+    pub scope: &'a str,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct NewRefreshToken<'a> {
+    pub token_hash: &'a str,
+    pub client_id: i64,
+    pub user_id: i64,
+    pub family_id: &'a str,
+    pub scope: &'a str,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// An access token with what introspection reports about it, read in one indexed query.
+#[derive(Debug, Clone, Queryable)]
+pub struct AccessTokenView {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub client_id: String,
+    pub username: Option<String>,
+    pub subject: Option<String>,
+}
+
+impl AccessTokenView {
+    pub fn is_active(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshTokenRow {
+    pub id: i64,
+    pub client_id: i64,
+    pub user_id: i64,
+    pub family_id: String,
+    pub scope: String,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn insert_access(conn: &mut DbConn, token: &NewAccessToken<'_>) -> QueryResult<()> {
+    db_run!(conn, c => diesel::insert_into(access_tokens::table).values(token).execute(c)).map(drop)
+}
+
+pub fn insert_refresh(conn: &mut DbConn, token: &NewRefreshToken<'_>) -> QueryResult<i64> {
+    db_run!(conn, c => diesel::insert_into(refresh_tokens::table)
+        .values(token)
+        .returning(refresh_tokens::id)
+        .get_result(c))
+}
+
+pub fn find_access(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<AccessTokenView>> {
+    db_run!(conn, c => access_tokens::table
+        .inner_join(clients::table)
+        .left_join(users::table)
+        .filter(access_tokens::token_hash.eq(token_hash))
+        .select((
+            access_tokens::id,
+            access_tokens::user_id,
+            access_tokens::scope,
+            access_tokens::issued_at,
+            access_tokens::expires_at,
+            access_tokens::revoked_at,
+            clients::client_id,
+            users::email.nullable(),
+            users::subject.nullable(),
+        ))
+        .first(c)
+        .optional())
+}
+
+pub fn find_refresh(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<RefreshTokenRow>> {
+    db_run!(conn, c => refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select(RefreshTokenRow::as_select())
+        .first(c)
+        .optional())
+}
+
+/// Retires a live refresh token of `client_pk` in one statement; `true` if this call retired it. Of two
+/// concurrent refreshes with the same token exactly one wins, the other is a reuse.
+pub fn retire_refresh(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: i64) -> QueryResult<bool> {
+    db_run!(conn, c => diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(token_hash))
+            .filter(refresh_tokens::client_id.eq(client_pk))
+            .filter(refresh_tokens::revoked_at.is_null())
+            .filter(refresh_tokens::expires_at.gt(now)),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(c))
+    .map(|n| n == 1)
+}
+
+/// Revokes the access tokens issued with any of `refresh_ids`.
+fn revoke_access_issued_with(conn: &mut DbConn, refresh_ids: &[i64], now: i64) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(
+        access_tokens::table
+            .filter(access_tokens::refresh_token_id.eq_any(refresh_ids))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(c))
+}
+
+/// Revokes the access tokens issued with this refresh token.
+pub fn revoke_access_of_refresh(conn: &mut DbConn, refresh_id: i64, now: i64) -> QueryResult<usize> {
+    revoke_access_issued_with(conn, &[refresh_id], now)
+}
+
+/// Revokes every refresh token of a family (RFC 9700 §4.14.2 reuse detection) and their access tokens.
+pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> QueryResult<()> {
+    let ids: Vec<i64> = db_run!(conn, c => refresh_tokens::table
+        .filter(refresh_tokens::family_id.eq(family_id))
+        .select(refresh_tokens::id)
+        .load(c))?;
+    db_run!(conn, c => diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(c))?;
+    revoke_access_issued_with(conn, &ids, now).map(drop)
+}
+
+/// Revokes an access token of `client_pk`; `true` if it was live.
+pub fn revoke_access(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: i64) -> QueryResult<bool> {
+    db_run!(conn, c => diesel::update(
+        access_tokens::table
+            .filter(access_tokens::token_hash.eq(token_hash))
+            .filter(access_tokens::client_id.eq(client_pk))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(c))
+    .map(|n| n == 1)
+}
+
+/// Revokes a refresh token of `client_pk`; returns its id if it belonged to that client.
+pub fn revoke_refresh(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: i64) -> QueryResult<Option<i64>> {
+    let row: Option<(i64, Option<i64>)> = db_run!(conn, c => refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .filter(refresh_tokens::client_id.eq(client_pk))
+        .select((refresh_tokens::id, refresh_tokens::revoked_at))
+        .first(c)
+        .optional())?;
+    let Some((id, _)) = row else { return Ok(None) };
+    db_run!(conn, c => diesel::update(
+        refresh_tokens::table.find(id).filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(c))?;
+    Ok(Some(id))
+}
+
+/// After a password change: every refresh token of the user, and every access token but `keep_access_id`.
+pub fn revoke_user_tokens_except(conn: &mut DbConn, user_id: i64, keep_access_id: i64, now: i64) -> QueryResult<()> {
+    db_run!(conn, c => diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(c))?;
+    db_run!(conn, c => diesel::update(
+        access_tokens::table
+            .filter(access_tokens::user_id.eq(user_id))
+            .filter(access_tokens::id.ne(keep_access_id))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(c))
+    .map(drop)
+}
+
+/// Deletes up to `batch` access tokens that are expired or revoked; returns how many went.
+pub fn delete_dead_access_tokens(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
+    let ids: Vec<i64> = db_run!(conn, c => access_tokens::table
+        .filter(access_tokens::expires_at.le(now).or(access_tokens::revoked_at.is_not_null()))
+        .select(access_tokens::id)
+        .limit(batch)
+        .load(c))?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    db_run!(conn, c => diesel::delete(access_tokens::table.filter(access_tokens::id.eq_any(&ids))).execute(c))
+}
+
+/// Deletes up to `batch` expired refresh tokens. Revoked but unexpired ones stay: presenting one again
+/// must still be recognised as reuse and revoke its family.
+pub fn delete_expired_refresh_tokens(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
+    let ids: Vec<i64> = db_run!(conn, c => refresh_tokens::table
+        .filter(refresh_tokens::expires_at.le(now))
+        .select(refresh_tokens::id)
+        .limit(batch)
+        .load(c))?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    db_run!(conn, c => diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(&ids))).execute(c))
+}

@@ -1,0 +1,159 @@
+//! The auth server's one error type, and the one place where it becomes an HTTP answer:
+//! RFC 6749 §5.2 bodies on OAuth endpoints, RFC 6750 §3 challenges on bearer-protected ones,
+//! DRF-shaped field errors on the account endpoints.
+
+use std::borrow::Cow;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use shared_core::oauth::{ErrorBody, ErrorCode};
+use shared_core::FieldErrors;
+
+pub const REALM: &str = "auth-server";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An RFC 6749 §5.2 error other than `invalid_client`.
+    #[error("{code}: {description}")]
+    OAuth { code: ErrorCode, description: Cow<'static, str> },
+    /// Client authentication failed or was missing (401). The answer always carries
+    /// `WWW-Authenticate: Basic` (RFC 6749 §5.2 requires it when Basic was tried, RFC 7235 §3.1 on every 401).
+    #[error("invalid_client")]
+    InvalidClient,
+    /// An authenticated client that may not do this (403).
+    #[error("client not permitted: {0}")]
+    ClientForbidden(Cow<'static, str>),
+    /// No usable bearer token (401, RFC 6750 §3). `token_sent` adds `error="invalid_token"`.
+    #[error("bearer token missing or invalid")]
+    InvalidToken { token_sent: bool },
+    /// A valid bearer token without the needed scope (403, RFC 6750 §3.1).
+    #[error("insufficient scope, needs {0}")]
+    InsufficientScope(&'static str),
+    /// A valid bearer token that carries no user where one is required (403).
+    #[error("this endpoint needs a user's token")]
+    UserRequired,
+    /// Field validation (400), DRF shape.
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("unsupported content type")]
+    UnsupportedMediaType(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Work that cannot be queued now (the password hasher is saturated, the pool is exhausted): 503.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(Cow<'static, str>),
+    /// A bug or an infrastructure failure; logged once, answered opaquely.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::OAuth { code: ErrorCode::InvalidRequest, description: description.into() }
+    }
+
+    pub fn oauth(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self::OAuth { code, description: description.into() }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal(message.into())
+    }
+
+    pub fn pool(error: r2d2::Error) -> Self {
+        Self::Unavailable(format!("no database connection available: {error}").into())
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Internal(format!("database: {error}"))
+    }
+}
+
+impl From<FieldErrors> for Error {
+    fn from(errors: FieldErrors) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+fn bearer_challenge(error: Option<&str>, scope: Option<&str>) -> HeaderValue {
+    let mut value = format!("Bearer realm=\"{REALM}\"");
+    if let Some(error) = error {
+        value.push_str(&format!(", error=\"{error}\""));
+    }
+    if let Some(scope) = scope {
+        value.push_str(&format!(", scope=\"{scope}\""));
+    }
+    HeaderValue::from_str(&value).expect("challenge is ASCII")
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::OAuth { .. } | Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidClient | Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
+            Self::ClientForbidden(_) | Self::InsufficientScope(_) | Self::UserRequired => StatusCode::FORBIDDEN,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
+        let body = match self {
+            Self::Validation(errors) => return response.json(errors),
+            Self::OAuth { code, description } => ErrorBody::new(*code, description.clone()),
+            Self::InvalidClient => {
+                response.insert_header((header::WWW_AUTHENTICATE, format!("Basic realm=\"{REALM}\"")));
+                ErrorBody::new(ErrorCode::InvalidClient, "client authentication failed")
+            }
+            Self::ClientForbidden(description) => ErrorBody::new(ErrorCode::UnauthorizedClient, description.clone()),
+            Self::InvalidToken { token_sent } => {
+                if *token_sent {
+                    response.insert_header((header::WWW_AUTHENTICATE, bearer_challenge(Some("invalid_token"), None)));
+                    ErrorBody::new(ErrorCode::InvalidToken, "the access token is invalid, expired or revoked")
+                } else {
+                    response.insert_header((header::WWW_AUTHENTICATE, bearer_challenge(None, None)));
+                    ErrorBody::new(ErrorCode::InvalidRequest, "authentication credentials were not provided")
+                }
+            }
+            Self::InsufficientScope(scope) => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    bearer_challenge(Some("insufficient_scope"), Some(scope)),
+                ));
+                ErrorBody::new(ErrorCode::InsufficientScope, format!("the token lacks the \"{scope}\" scope"))
+            }
+            Self::UserRequired => {
+                ErrorBody::new(ErrorCode::InsufficientScope, "this endpoint needs a token issued to a user")
+            }
+            Self::PayloadTooLarge => ErrorBody::new(ErrorCode::InvalidRequest, "request body is too large"),
+            Self::UnsupportedMediaType(expected) => {
+                ErrorBody::new(ErrorCode::InvalidRequest, format!("the body must be {expected}"))
+            }
+            Self::NotFound => ErrorBody::new(ErrorCode::InvalidRequest, "no such endpoint"),
+            Self::MethodNotAllowed => ErrorBody::new(ErrorCode::InvalidRequest, "method not allowed"),
+            Self::Unavailable(reason) => {
+                log::warn!("answering 503: {reason}");
+                response.insert_header((header::RETRY_AFTER, "1"));
+                ErrorBody::new(ErrorCode::TemporarilyUnavailable, "the server is busy, retry shortly")
+            }
+            Self::Internal(cause) => {
+                log::error!("internal error: {cause}");
+                ErrorBody::new(ErrorCode::ServerError, "internal server error")
+            }
+        };
+        response.json(body)
+    }
+}

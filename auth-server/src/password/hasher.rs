@@ -1,0 +1,89 @@
+//! bcrypt on its own bounded pool of threads. bcrypt is slow by design; running it on dedicated threads with
+//! a bounded queue means a flood of password logins queues (or gets 503) instead of taking the blocking
+//! pool that every database query needs, so introspection keeps answering under a password flood.
+
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel::{bounded, Sender, TrySendError};
+use tokio::sync::oneshot;
+
+use crate::error::Error;
+
+enum Job {
+    Hash { password: String, cost: u32, reply: oneshot::Sender<Result<String, bcrypt::BcryptError>> },
+    Verify { password: String, hash: String, reply: oneshot::Sender<bool> },
+}
+
+pub struct PasswordHasher {
+    jobs: Sender<Job>,
+    cost: u32,
+    /// A real hash of a random password, verified against when a user or client is unknown so that the
+    /// answer takes as long as for a known one.
+    dummy_hash: Arc<str>,
+}
+
+impl PasswordHasher {
+    /// Starts `threads` workers (0 = one per CPU) behind a queue of `queue` waiting jobs.
+    pub fn start(threads: usize, queue: usize, cost: u32) -> Result<Self, bcrypt::BcryptError> {
+        let threads = if threads == 0 { thread::available_parallelism().map_or(2, |n| n.get()) } else { threads };
+        let (jobs, receiver) = bounded::<Job>(queue.max(1));
+        for index in 0..threads {
+            let receiver = receiver.clone();
+            thread::Builder::new()
+                .name(format!("bcrypt-{index}"))
+                .spawn(move || {
+                    // Ends when the last sender (the hasher) is dropped.
+                    for job in receiver {
+                        run(job);
+                    }
+                })
+                .expect("spawn bcrypt worker");
+        }
+        let dummy_hash = bcrypt::hash(crate::service::tokens::random_token(), cost)?.into();
+        Ok(Self { jobs, cost, dummy_hash })
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Hash { password, cost: self.cost, reply })?;
+        answer
+            .await
+            .map_err(|_| Error::internal("bcrypt worker vanished"))?
+            .map_err(|e| Error::internal(format!("bcrypt: {e}")))
+    }
+
+    /// Verifies `password` against `hash`, or against the dummy hash when `hash` is `None` (and then
+    /// answers `false`), so that an unknown account costs the same time as a known one.
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, Error> {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.dummy_hash.to_string());
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Verify { password, hash, reply })?;
+        let matched = answer.await.map_err(|_| Error::internal("bcrypt worker vanished"))?;
+        Ok(known && matched)
+    }
+
+    pub fn cost(&self) -> u32 {
+        self.cost
+    }
+
+    fn submit(&self, job: Job) -> Result<(), Error> {
+        self.jobs.try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => Error::Unavailable("password hashing queue is full".into()),
+            TrySendError::Disconnected(_) => Error::internal("bcrypt workers stopped"),
+        })
+    }
+}
+
+fn run(job: Job) {
+    match job {
+        Job::Hash { password, cost, reply } => {
+            let _ = reply.send(bcrypt::hash(password, cost));
+        }
+        Job::Verify { password, hash, reply } => {
+            // A malformed stored hash verifies as false rather than failing the request.
+            let _ = reply.send(bcrypt::verify(password, &hash).unwrap_or(false));
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The tutorial's account endpoints: signup and password change.
+
+use shared_core::account::{PasswordChangeRequest, SignupRequest, SignupResponse};
+use shared_core::db::write_transaction;
+use shared_core::field_errors::messages;
+use shared_core::{token_digest, FieldErrors};
+
+use super::now;
+use crate::db::{self, tokens, users};
+use crate::error::Error;
+use crate::password::{email, validation};
+use crate::state::AppState;
+
+pub const INVALID_EMAIL: &str = "Enter a valid email address.";
+pub const EMAIL_TAKEN: &str = "user with this email already exists.";
+pub const WRONG_PASSWORD: &str = "Wrong password.";
+
+/// Reads a required text field, recording DRF's message when it is missing or blank.
+fn field<'a>(value: &'a Option<String>, name: &str, errors: &mut FieldErrors) -> &'a str {
+    match value.as_deref() {
+        None => {
+            errors.add(name, messages::REQUIRED);
+            ""
+        }
+        Some(v) if v.is_empty() => {
+            errors.add(name, messages::BLANK);
+            ""
+        }
+        Some(v) => v,
+    }
+}
+
+/// Creates a user; answers the tutorial's `{"email": ...}`.
+pub async fn signup(state: &AppState, request: SignupRequest) -> Result<SignupResponse, Error> {
+    let mut errors = FieldErrors::new();
+    let raw_email = field(&request.email, "email", &mut errors);
+    let password = field(&request.password, "password", &mut errors);
+    let password2 = field(&request.password2, "password2", &mut errors);
+    let normalized = if raw_email.is_empty() { None } else { email::normalize(raw_email) };
+    if normalized.is_none() && !raw_email.is_empty() {
+        errors.add("email", INVALID_EMAIL);
+    }
+    if !password.is_empty() && !password2.is_empty() {
+        validation::validate_new_password(password, password2, normalized.as_deref().unwrap_or(raw_email), &mut errors);
+    }
+    errors.into_result()?;
+    let email = normalized.expect("validated above");
+    let key = email::email_key(&email);
+
+    let probe = key.clone();
+    if db::run(&state.pool, move |c| Ok(users::find_by_email_key(c, &probe)?)).await?.is_some() {
+        return Err(FieldErrors::single("email", EMAIL_TAKEN).into());
+    }
+    let hash = state.hasher.hash(password.to_owned()).await?;
+    let subject = uuid::Uuid::new_v4().to_string();
+    let stored = email.clone();
+    let inserted = db::run(&state.pool, move |c| {
+        let at = now();
+        let user = users::NewUser {
+            subject: &subject,
+            email: &stored,
+            email_key: &key,
+            password_hash: &hash,
+            created_at: at,
+            password_changed_at: at,
+        };
+        Ok(users::insert(c, &user)?)
+    })
+    .await?;
+    if !inserted {
+        // Lost a race with a concurrent signup for the same address.
+        return Err(FieldErrors::single("email", EMAIL_TAKEN).into());
+    }
+    log::info!("user signed up");
+    Ok(SignupResponse { email })
+}
+
+/// Changes the password of the bearer token's user. Afterwards every refresh token of the user and every
+/// access token but the one used are revoked, so a stolen session ends with the change.
+pub async fn change_password(state: &AppState, bearer: Option<String>, request: PasswordChangeRequest) -> Result<(), Error> {
+    let bearer = bearer.ok_or(Error::InvalidToken { token_sent: false })?;
+    let hash = token_digest(&bearer);
+    let found = db::run(&state.pool, move |c| {
+        let Some(token) = tokens::find_access(c, &hash)? else { return Ok(None) };
+        let user = match token.user_id {
+            Some(id) => users::find(c, id)?,
+            None => None,
+        };
+        Ok(Some((token, user)))
+    })
+    .await?;
+    let at = now();
+    let (token, user) = match found {
+        Some((token, user)) if token.is_active(at) => (token, user),
+        _ => return Err(Error::InvalidToken { token_sent: true }),
+    };
+    let user = user.ok_or(Error::UserRequired)?;
+
+    let mut errors = FieldErrors::new();
+    let old_password = field(&request.old_password, "old_password", &mut errors).to_owned();
+    let password = field(&request.password, "password", &mut errors);
+    let password2 = field(&request.password2, "password2", &mut errors);
+    if !password.is_empty() && !password2.is_empty() {
+        validation::validate_new_password(password, password2, &user.email, &mut errors);
+    }
+    errors.into_result()?;
+    if !state.hasher.verify(old_password, Some(user.password_hash.clone())).await? {
+        return Err(FieldErrors::single("old_password", WRONG_PASSWORD).into());
+    }
+    let new_hash = state.hasher.hash(password.to_owned()).await?;
+    db::run(&state.pool, move |c| {
+        write_transaction(c, |c| -> Result<(), Error> {
+            let at = now();
+            users::set_password_hash(c, user.id, &new_hash, at)?;
+            tokens::revoke_user_tokens_except(c, user.id, token.id, at)?;
+            Ok(())
+        })
+    })
+    .await?;
+    log::info!("password changed; other sessions of the user revoked");
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! The token endpoint's grants: password (RFC 6749 §4.3), client_credentials (§4.4) and refresh_token (§6)
+//! with rotation and reuse detection (RFC 9700 §4.14.2).
+
+use shared_core::db::write_transaction;
+use shared_core::oauth::{ErrorCode, Scopes, TokenResponse};
+use shared_core::token_digest;
+
+use super::client_auth::{Client, ClientCredentials};
+use super::scopes::grant_scopes;
+use super::tokens::{issue, Grant};
+use super::now;
+use crate::db::{self, clients, tokens, users};
+use crate::error::Error;
+use crate::password::email;
+use crate::state::AppState;
+
+/// The token request as sent: flat, so that an unknown `grant_type` can be answered properly.
+/// Not `Debug`: it carries a password or a refresh token.
+#[derive(Default)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+}
+
+pub const PASSWORD: &str = "password";
+pub const REFRESH_TOKEN: &str = "refresh_token";
+pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const SUPPORTED_GRANTS: [&str; 3] = [PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS];
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, Error> {
+    match value.as_deref() {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(Error::invalid_request(format!("the \"{name}\" parameter is required"))),
+    }
+}
+
+/// Authenticates the client, checks that it may use the grant, and runs the grant.
+pub async fn exchange(
+    state: &AppState,
+    credentials: ClientCredentials,
+    request: TokenRequest,
+) -> Result<TokenResponse, Error> {
+    let grant_type = required(&request.grant_type, "grant_type")?.to_owned();
+    let client_id = credentials.client_id.clone();
+    let row = db::run(&state.pool, move |c| Ok(clients::find_by_client_id(c, &client_id)?)).await?;
+    let client = state.clients.authenticate(&state.hasher, &credentials, row).await?;
+
+    if !SUPPORTED_GRANTS.contains(&grant_type.as_str()) {
+        return Err(Error::oauth(ErrorCode::UnsupportedGrantType, format!("grant type {grant_type:?} is not supported")));
+    }
+    if !client.may_use_grant(&grant_type) {
+        return Err(Error::oauth(ErrorCode::UnauthorizedClient, format!("this client may not use the {grant_type} grant")));
+    }
+    match grant_type.as_str() {
+        PASSWORD => password_grant(state, client, request).await,
+        CLIENT_CREDENTIALS => client_credentials_grant(state, client, request).await,
+        _ => refresh_grant(state, client, request).await,
+    }
+}
+
+async fn password_grant(state: &AppState, client: Client, request: TokenRequest) -> Result<TokenResponse, Error> {
+    let username = required(&request.username, "username")?;
+    let password = required(&request.password, "password")?.to_owned();
+    let scope = grant_scopes(request.scope.as_deref(), &client.scopes, &state.policy.default_scopes, true)?;
+
+    let key = email::normalize(username).map(|e| email::email_key(&e));
+    let user = match key {
+        Some(key) => db::run(&state.pool, move |c| Ok(users::find_by_email_key(c, &key)?)).await?,
+        None => None,
+    };
+    // No connection is held while bcrypt runs; unknown users cost the same as known ones. Passwords longer
+    // than bcrypt reads cannot be an account's password (they are refused at signup).
+    let too_long = password.len() > crate::password::validation::MAX_BYTES;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let verified = state.hasher.verify(password, hash).await? && !too_long;
+    let Some(user) = user.filter(|_| verified) else {
+        return Err(Error::oauth(ErrorCode::InvalidGrant, "invalid credentials given"));
+    };
+
+    let policy = state.policy.clone();
+    let with_refresh = client.may_use_grant(REFRESH_TOKEN);
+    db::run(&state.pool, move |c| {
+        let family = uuid::Uuid::new_v4().to_string();
+        let grant = Grant {
+            client_pk: client.pk,
+            user_id: Some(user.id),
+            scope: &scope.to_string(),
+            refresh_family: with_refresh.then_some(family.as_str()),
+        };
+        write_transaction(c, |c| issue(c, &policy, &grant, now()))
+    })
+    .await
+}
+
+async fn client_credentials_grant(state: &AppState, client: Client, request: TokenRequest) -> Result<TokenResponse, Error> {
+    if !client.confidential {
+        return Err(Error::oauth(ErrorCode::UnauthorizedClient, "public clients may not use client_credentials"));
+    }
+    let scope = grant_scopes(request.scope.as_deref(), &client.scopes, &state.policy.default_scopes, false)?;
+    let policy = state.policy.clone();
+    db::run(&state.pool, move |c| {
+        let grant = Grant { client_pk: client.pk, user_id: None, scope: &scope.to_string(), refresh_family: None };
+        issue(c, &policy, &grant, now())
+    })
+    .await
+}
+
+/// Why a refresh was refused, decided inside the transaction and acted on after it.
+enum Refused {
+    Invalid(&'static str),
+    /// A retired token came back: its whole family is revoked.
+    Reused(String),
+    Scope,
+}
+
+async fn refresh_grant(state: &AppState, client: Client, request: TokenRequest) -> Result<TokenResponse, Error> {
+    let presented = required(&request.refresh_token, "refresh_token")?;
+    let hash = token_digest(presented);
+    let requested_scope = match request.scope.as_deref().filter(|s| !s.is_empty()) {
+        Some(text) => Some(Scopes::parse(text).map_err(|e| Error::oauth(ErrorCode::InvalidScope, e.to_string()))?),
+        None => None,
+    };
+    let policy = state.policy.clone();
+    let outcome = db::run(&state.pool, move |c| {
+        write_transaction(c, |c| -> Result<Result<TokenResponse, Refused>, Error> {
+            let at = now();
+            let retired = tokens::retire_refresh(c, &hash, client.pk, at)?;
+            let Some(old) = tokens::find_refresh(c, &hash)? else {
+                return Ok(Err(Refused::Invalid("unknown refresh token")));
+            };
+            if old.client_id != client.pk {
+                return Ok(Err(Refused::Invalid("the refresh token was issued to another client")));
+            }
+            if !retired {
+                if old.revoked_at.is_some() {
+                    return Ok(Err(Refused::Reused(old.family_id)));
+                }
+                return Ok(Err(Refused::Invalid("the refresh token has expired")));
+            }
+            // RFC 6749 §6: the new scope may narrow the original, never widen it.
+            let original = Scopes::parse(&old.scope).unwrap_or_default();
+            let scope = match requested_scope {
+                Some(requested) if !requested.is_subset(&original) => return Ok(Err(Refused::Scope)),
+                Some(requested) => requested,
+                None => original,
+            };
+            tokens::revoke_access_of_refresh(c, old.id, at)?;
+            let grant = Grant {
+                client_pk: client.pk,
+                user_id: Some(old.user_id),
+                scope: &scope.to_string(),
+                refresh_family: Some(&old.family_id),
+            };
+            issue(c, &policy, &grant, at).map(Ok)
+        })
+    })
+    .await?;
+
+    match outcome {
+        Ok(response) => Ok(response),
+        Err(Refused::Invalid(why)) => Err(Error::oauth(ErrorCode::InvalidGrant, why)),
+        Err(Refused::Scope) => Err(Error::oauth(ErrorCode::InvalidScope, "the requested scope exceeds the original grant")),
+        Err(Refused::Reused(family)) => {
+            log::warn!("refresh token reuse detected; revoking its token family");
+            db::run(&state.pool, move |c| Ok(write_transaction(c, |c| tokens::revoke_family(c, &family, now()))?)).await?;
+            Err(Error::oauth(ErrorCode::InvalidGrant, "the refresh token was already used or revoked"))
+        }
+    }
+}

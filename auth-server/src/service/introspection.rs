@@ -1,0 +1,75 @@
+//! RFC 7662 token introspection. Callers are clients allowed the `introspection` scope (HTTP Basic or body
+//! credentials), or bearers of a token holding it (Django OAuth Toolkit's `RESOURCE_SERVER_AUTH_TOKEN`).
+//! Only access tokens are ever active; a refresh token answers `{"active": false}`.
+
+use shared_core::oauth::{scope_string_contains, IntrospectionResponse};
+use shared_core::token_digest;
+
+use super::client_auth::ClientCredentials;
+use super::now;
+use super::scopes::INTROSPECTION;
+use crate::db::tokens::AccessTokenView;
+use crate::db::{self, clients, tokens};
+use crate::error::Error;
+use crate::state::AppState;
+
+/// Who is asking.
+pub enum Caller {
+    Client(ClientCredentials),
+    Bearer(String),
+}
+
+pub async fn introspect(state: &AppState, caller: Caller, token: String) -> Result<IntrospectionResponse, Error> {
+    let target_hash = token_digest(&token);
+    let view = match caller {
+        Caller::Client(credentials) => {
+            // One trip to the database for the caller's row and the token.
+            let client_id = credentials.client_id.clone();
+            let (row, view) = db::run(&state.pool, move |c| {
+                Ok((clients::find_by_client_id(c, &client_id)?, tokens::find_access(c, &target_hash)?))
+            })
+            .await?;
+            let client = state.clients.authenticate(&state.hasher, &credentials, row).await?;
+            if !client.scopes.contains(INTROSPECTION) {
+                return Err(Error::ClientForbidden("this client is not allowed to introspect tokens".into()));
+            }
+            view
+        }
+        Caller::Bearer(bearer) => {
+            let caller_hash = token_digest(&bearer);
+            let (caller, view) = db::run(&state.pool, move |c| {
+                Ok((tokens::find_access(c, &caller_hash)?, tokens::find_access(c, &target_hash)?))
+            })
+            .await?;
+            let at = now();
+            match caller {
+                Some(caller) if caller.is_active(at) => {
+                    if !scope_string_contains(&caller.scope, INTROSPECTION) {
+                        return Err(Error::InsufficientScope(INTROSPECTION));
+                    }
+                }
+                _ => return Err(Error::InvalidToken { token_sent: true }),
+            }
+            view
+        }
+    };
+    Ok(describe(view, now(), &state.issuer))
+}
+
+/// The RFC 7662 §2.2 answer for a token row (or its absence).
+pub fn describe(view: Option<AccessTokenView>, now: i64, issuer: &str) -> IntrospectionResponse {
+    match view {
+        Some(token) if token.is_active(now) => IntrospectionResponse {
+            active: true,
+            scope: Some(token.scope),
+            client_id: Some(token.client_id),
+            username: token.username,
+            sub: token.subject,
+            exp: Some(token.expires_at),
+            iat: Some(token.issued_at),
+            token_type: Some("Bearer".to_owned()),
+            iss: Some(issuer.to_owned()),
+        },
+        _ => IntrospectionResponse::inactive(),
+    }
+}

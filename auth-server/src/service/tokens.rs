@@ -1,0 +1,90 @@
+//! Token minting: 256-bit values from the OS CSPRNG, stored only as SHA-256 digests.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use shared_core::db::DbConn;
+use shared_core::oauth::TokenResponse;
+use shared_core::token_digest;
+
+use crate::db::tokens::{self, NewAccessToken, NewRefreshToken};
+use crate::error::Error;
+use crate::state::TokenPolicy;
+
+/// 32 random bytes from the operating system, base64url without padding (43 characters).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random number generator is unavailable");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What a grant decided; turned into rows and a response by [`issue`].
+pub struct Grant<'a> {
+    pub client_pk: i64,
+    pub user_id: Option<i64>,
+    pub scope: &'a str,
+    /// `Some(family)` to issue a refresh token in that rotation family.
+    pub refresh_family: Option<&'a str>,
+}
+
+/// Inserts an access token (and a refresh token when asked) and returns the RFC 6749 §5.1 response.
+/// Call inside a write transaction when a refresh token is involved.
+pub fn issue(conn: &mut DbConn, policy: &TokenPolicy, grant: &Grant<'_>, now: i64) -> Result<TokenResponse, Error> {
+    let mut refresh = None;
+    let mut refresh_token_id = None;
+    if let (Some(family), Some(user_id)) = (grant.refresh_family, grant.user_id) {
+        let token = random_token();
+        let id = tokens::insert_refresh(
+            conn,
+            &NewRefreshToken {
+                token_hash: &token_digest(&token),
+                client_id: grant.client_pk,
+                user_id,
+                family_id: family,
+                scope: grant.scope,
+                issued_at: now,
+                expires_at: now + policy.refresh_token_lifetime,
+            },
+        )?;
+        refresh = Some(token);
+        refresh_token_id = Some(id);
+    }
+    let access = random_token();
+    tokens::insert_access(
+        conn,
+        &NewAccessToken {
+            token_hash: &token_digest(&access),
+            client_id: grant.client_pk,
+            user_id: grant.user_id,
+            refresh_token_id,
+            scope: grant.scope,
+            issued_at: now,
+            expires_at: now + policy.access_token_lifetime,
+        },
+    )?;
+    Ok(TokenResponse {
+        access_token: access,
+        token_type: "Bearer".to_owned(),
+        expires_in: policy.access_token_lifetime,
+        scope: grant.scope.to_owned(),
+        refresh_token: refresh,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_256_bit_base64url() {
+        let token = random_token();
+        assert_eq!(token.len(), 43);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    }
+
+    #[test]
+    fn tokens_do_not_repeat() {
+        let tokens: std::collections::HashSet<String> = (0..1000).map(|_| random_token()).collect();
+        assert_eq!(tokens.len(), 1000);
+    }
+}

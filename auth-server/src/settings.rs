@@ -1,0 +1,149 @@
+//! The auth server's configuration: one typed struct, layered as built-in defaults, then an optional TOML
+//! file (`--config FILE`), then `AUTH_SERVER__SECTION__KEY` environment variables.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use shared_core::config_loader::{self, string_or_list, HttpSettings};
+use shared_core::db::DatabaseSettings;
+
+pub const ENV_PREFIX: &str = "AUTH_SERVER";
+
+const DEFAULTS: &str = r#"
+issuer = ""
+
+[http]
+host = "127.0.0.1"
+port = 8000
+workers = 0
+
+[database]
+url = "sqlite://data/auth-server.sqlite3"
+pool_size = 8
+acquire_timeout_ms = 5000
+
+[tokens]
+access_token_lifetime_secs = 3600
+refresh_token_lifetime_secs = 1209600
+
+[security]
+bcrypt_cost = 12
+hasher_threads = 0
+hasher_queue = 64
+client_cache_size = 10000
+
+[scopes]
+available = ["read", "write", "introspection"]
+default = ["read", "write"]
+
+[janitor]
+interval_secs = 300
+batch_size = 1000
+"#;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `iss` in introspection answers and RFC 8414 metadata; empty means `http://HOST:PORT` as bound.
+    pub issuer: String,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub tokens: TokenSettings,
+    pub security: SecuritySettings,
+    pub scopes: ScopeSettings,
+    pub janitor: JanitorSettings,
+    /// Clients created or updated at start-up, keyed by a label of your choice.
+    #[serde(default)]
+    pub clients: BTreeMap<String, BootstrapClient>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenSettings {
+    pub access_token_lifetime_secs: i64,
+    pub refresh_token_lifetime_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecuritySettings {
+    /// bcrypt cost for user passwords and client secrets (4..=31).
+    pub bcrypt_cost: u32,
+    /// Threads dedicated to bcrypt; 0 means one per CPU.
+    pub hasher_threads: usize,
+    /// bcrypt jobs that may wait for a thread; beyond this the server answers 503 at once.
+    pub hasher_queue: usize,
+    /// Clients whose verified secret is remembered (keyed digest) so that they skip bcrypt.
+    pub client_cache_size: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScopeSettings {
+    #[serde(deserialize_with = "string_or_list")]
+    pub available: Vec<String>,
+    #[serde(deserialize_with = "string_or_list")]
+    pub default: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JanitorSettings {
+    /// 0 disables the janitor.
+    pub interval_secs: u64,
+    pub batch_size: i64,
+}
+
+/// A client that start-up creates, or brings back to exactly this definition.
+#[derive(Clone, Deserialize)]
+pub struct BootstrapClient {
+    pub client_id: String,
+    /// Absent for a public client.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "string_or_list")]
+    pub grant_types: Vec<String>,
+    #[serde(deserialize_with = "string_or_list")]
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for BootstrapClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootstrapClient")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field("grant_types", &self.grant_types)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl Settings {
+    pub fn load(file: Option<&Path>) -> Result<Self, config::ConfigError> {
+        let settings: Settings = config_loader::load(DEFAULTS, file, ENV_PREFIX)?;
+        settings.validate().map_err(config::ConfigError::Message)?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !(4..=31).contains(&self.security.bcrypt_cost) {
+            return Err(format!("security.bcrypt_cost must be 4..=31, not {}", self.security.bcrypt_cost));
+        }
+        if self.tokens.access_token_lifetime_secs <= 0 || self.tokens.refresh_token_lifetime_secs <= 0 {
+            return Err("token lifetimes must be positive".into());
+        }
+        for scope in &self.scopes.default {
+            if !self.scopes.available.contains(scope) {
+                return Err(format!("default scope {scope:?} is not in scopes.available"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The issuer, or `http://HOST:PORT` of the bound address.
+    pub fn issuer_for(&self, bound: std::net::SocketAddr) -> String {
+        if self.issuer.is_empty() {
+            format!("http://{bound}")
+        } else {
+            self.issuer.trim_end_matches('/').to_owned()
+        }
+    }
+}

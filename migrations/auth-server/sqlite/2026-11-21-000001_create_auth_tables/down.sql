@@ -1,0 +1,4 @@
+DROP TABLE access_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE clients;
+DROP TABLE users;

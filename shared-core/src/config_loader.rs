@@ -1,0 +1,69 @@
+//! Layered configuration, the same for both servers: built-in defaults, then an optional TOML file, then
+//! environment variables (`PREFIX__SECTION__KEY`).
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+/// Loads `T` from `defaults` (TOML text), then `file` when given (it must exist), then the environment.
+pub fn load<T: DeserializeOwned>(
+    defaults: &str,
+    file: Option<&Path>,
+    env_prefix: &str,
+) -> Result<T, config::ConfigError> {
+    let mut builder = config::Config::builder()
+        .add_source(config::File::from_str(defaults, config::FileFormat::Toml));
+    if let Some(path) = file {
+        builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml).required(true));
+    }
+    builder
+        .add_source(
+            config::Environment::with_prefix(env_prefix)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        )
+        .build()?
+        .try_deserialize()
+}
+
+/// `[http]` settings, the same for both servers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub host: String,
+    pub port: u16,
+    /// actix-web worker threads; 0 means one per CPU.
+    #[serde(default)]
+    pub workers: usize,
+}
+
+/// Accepts a list either as a TOML/JSON array or as one string separated by commas and/or spaces, so that
+/// `AUTH_SERVER__SCOPES=read,write` works from the environment.
+pub fn string_or_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::One(text) => split_list(&text),
+        Raw::Many(items) => items.iter().flat_map(|s| split_list(s)).collect(),
+    })
+}
+
+pub fn split_list(text: &str) -> Vec<String> {
+    text.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_split_on_commas_and_spaces() {
+        assert_eq!(split_list("read, write introspection"), ["read", "write", "introspection"]);
+        assert!(split_list(" , ").is_empty());
+    }
+}

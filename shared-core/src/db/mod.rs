@@ -1,0 +1,213 @@
+//! Database plumbing shared by both servers: one binary speaks SQLite or PostgreSQL, chosen by the URL
+//! scheme. Connections come from an r2d2 pool of [`DbConn`]; queries are written once and compiled for
+//! each backend by [`db_run!`](crate::db_run).
+
+mod url;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::R2D2Connection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+use serde::Deserialize;
+
+pub use self::url::DatabaseUrl;
+
+/// A live connection to either backend.
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("cannot create the folder for the SQLite database: {0}")]
+    CreateFolder(#[source] std::io::Error),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("cannot prepare the connection: {0}")]
+    Prepare(#[from] diesel::result::Error),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("migrations failed: {0}")]
+    Migration(String),
+}
+
+/// `[database]` settings, the same for both servers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` (relative or `sqlite:///absolute`) or `postgres://user@host/db`.
+    pub url: String,
+    pub pool_size: u32,
+    /// How long a request may wait for a pooled connection before it fails.
+    #[serde(default = "default_acquire_timeout_ms")]
+    pub acquire_timeout_ms: u64,
+}
+
+fn default_acquire_timeout_ms() -> u64 {
+    5_000
+}
+
+/// Opens connections for r2d2 and prepares SQLite ones (WAL, busy timeout, foreign keys).
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+
+    pub fn connect(&self) -> Result<DbConn, DbError> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // WAL lets readers run beside the one writer; busy_timeout makes writers queue instead of
+                // failing with SQLITE_BUSY; synchronous=NORMAL is durable in WAL mode except on power loss.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL;",
+                )?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => Ok(DbConn::Postgres(PgConnection::establish(url)?)),
+        }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConn, DbError> {
+        ConnectionManager::connect(self)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
+        match conn {
+            DbConn::Sqlite(c) => c.ping().map(drop).map_err(DbError::Prepare),
+            DbConn::Postgres(c) => c.ping().map(drop).map_err(DbError::Prepare),
+        }
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        match conn {
+            DbConn::Sqlite(c) => c.is_broken(),
+            DbConn::Postgres(c) => c.is_broken(),
+        }
+    }
+}
+
+/// Builds the pool. Creates the SQLite file's folder when missing; an unknown scheme is an error.
+pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, DbError> {
+    let url = DatabaseUrl::parse(&settings.url)?;
+    if let DatabaseUrl::Sqlite(path) = &url {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(DbError::CreateFolder)?;
+        }
+    }
+    let pool = r2d2::Pool::builder()
+        .max_size(settings.pool_size.max(1))
+        // A checkout must not cost a round trip on the hot path; broken connections are still detected.
+        .test_on_check_out(false)
+        .connection_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .build(ConnectionManager::new(url))?;
+    Ok(pool)
+}
+
+/// Applies the embedded migrations of the connection's backend; returns how many ran.
+pub fn run_migrations(
+    conn: &mut DbConn,
+    sqlite: EmbeddedMigrations,
+    postgres: EmbeddedMigrations,
+) -> Result<usize, DbError> {
+    let applied = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(sqlite).map(|v| v.len()),
+        DbConn::Postgres(c) => c.run_pending_migrations(postgres).map(|v| v.len()),
+    };
+    applied.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// A trivial round trip, for readiness checks.
+pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => c.ping().map(drop),
+        DbConn::Postgres(c) => c.ping().map(drop),
+    }
+}
+
+/// Is this the violation of a unique constraint (e.g. two requests racing for the same name)?
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Runs `$body` with `$c` bound to the concrete connection, compiled once per backend.
+///
+/// ```ignore
+/// let user = db_run!(conn, c => users::table.find(id).first::<User>(c))?;
+/// ```
+#[macro_export]
+macro_rules! db_run {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match &mut *$conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Runs `work` inside a write transaction, committed when it returns `Ok`, rolled back on `Err` or panic.
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`, so concurrent writers queue on the busy
+/// timeout instead of failing when a read lock cannot be upgraded to a write lock.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    let rollback = |conn: &mut DbConn| {
+        let _ = match conn {
+            DbConn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+            DbConn::Postgres(c) => AnsiTransactionManager::rollback_transaction(c),
+        };
+    };
+    match catch_unwind(AssertUnwindSafe(|| work(conn))) {
+        Ok(Ok(value)) => {
+            let committed = match conn {
+                DbConn::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+                DbConn::Postgres(c) => AnsiTransactionManager::commit_transaction(c),
+            };
+            if let Err(e) = committed {
+                rollback(conn);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Ok(Err(e)) => {
+            rollback(conn);
+            Err(e)
+        }
+        Err(panic) => {
+            rollback(conn);
+            resume_unwind(panic)
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The vocabulary both servers speak: OAuth 2.0 wire bodies, account and item bodies, the exact `Price`
+//! type, token digests, layered configuration and the database plumbing (one binary, SQLite or PostgreSQL).
+
+pub mod account;
+pub mod config_loader;
+pub mod db;
+pub mod digest;
+pub mod field_errors;
+pub mod items;
+pub mod oauth;
+pub mod price;
+
+pub use digest::token_digest;
+pub use field_errors::FieldErrors;
+pub use price::Price;

@@ -1,0 +1,223 @@
+//! OAuth 2.0 wire bodies: the token response (RFC 6749 §5.1), the error body (RFC 6749 §5.2, RFC 6750 §3),
+//! the introspection response (RFC 7662 §2.2) and scope strings (RFC 6749 §3.3).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// RFC 6749 §5.1 successful token response.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub refresh_token: Option<String>,
+}
+
+/// RFC 7662 §2.2. An inactive token answers `{"active": false}` and nothing else.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IntrospectionResponse {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_id: Option<String>,
+    /// The user's email; absent for `client_credentials` tokens.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub username: Option<String>,
+    /// Stable user id; absent for `client_credentials` tokens.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub token_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub iss: Option<String>,
+}
+
+impl IntrospectionResponse {
+    pub fn inactive() -> Self {
+        Self::default()
+    }
+}
+
+/// The error codes of RFC 6749 §5.2, RFC 6750 §3.1 and RFC 7009 §2.2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    InvalidToken,
+    InsufficientScope,
+    UnsupportedTokenType,
+    TemporarilyUnavailable,
+    ServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::ServerError => "server_error",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `{"error": "...", "error_description": "..."}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_description: Option<String>,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        Self { error: code.as_str().to_owned(), error_description: Some(description.into()) }
+    }
+}
+
+/// A set of scope tokens (RFC 6749 §3.3), kept sorted and without duplicates so that the same grant always
+/// prints the same `scope` string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scopes(std::collections::BTreeSet<String>);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed scope: {0:?} is not a valid scope token")]
+pub struct ScopeSyntaxError(pub String);
+
+impl Scopes {
+    /// Parses a space-delimited scope string. `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`; tokens are
+    /// separated by single spaces, but repeated spaces are tolerated as most servers do.
+    pub fn parse(text: &str) -> Result<Self, ScopeSyntaxError> {
+        let mut set = std::collections::BTreeSet::new();
+        for token in text.split(' ').filter(|t| !t.is_empty()) {
+            let valid = token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+            if !valid {
+                return Err(ScopeSyntaxError(token.to_owned()));
+            }
+            set.insert(token.to_owned());
+        }
+        Ok(Self(set))
+    }
+
+    pub fn from_iter<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Self {
+        Self(items.into_iter().map(Into::into).collect())
+    }
+
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.contains(scope)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn is_subset(&self, other: &Scopes) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    pub fn intersection(&self, other: &Scopes) -> Scopes {
+        Scopes(self.0.intersection(&other.0).cloned().collect())
+    }
+
+    pub fn without(&self, scope: &str) -> Scopes {
+        Scopes(self.0.iter().filter(|s| *s != scope).cloned().collect())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for scope in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            f.write_str(scope)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// Does a space-delimited scope string hold `wanted`? Allocation-free, for the resource server's hot path.
+pub fn scope_string_contains(scope: &str, wanted: &str) -> bool {
+    scope.split(' ').any(|s| s == wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_are_sorted_and_deduplicated() {
+        let scopes = Scopes::parse("write read  write").unwrap();
+        assert_eq!(scopes.to_string(), "read write");
+        assert!(scopes.contains("read"));
+        assert!(!scopes.contains("introspection"));
+    }
+
+    #[test]
+    fn scope_tokens_reject_quotes_backslashes_and_controls() {
+        assert!(Scopes::parse("read \"write\"").is_err());
+        assert!(Scopes::parse("re\\ad").is_err());
+        assert!(Scopes::parse("read\twrite").is_err());
+        assert!(Scopes::parse("lecture-é").is_err());
+    }
+
+    #[test]
+    fn subset_and_intersection() {
+        let allowed = Scopes::parse("read write introspection").unwrap();
+        assert!(Scopes::parse("read").unwrap().is_subset(&allowed));
+        assert!(!Scopes::parse("read admin").unwrap().is_subset(&allowed));
+        let defaults = Scopes::parse("read write").unwrap();
+        assert_eq!(defaults.intersection(&Scopes::parse("read").unwrap()).to_string(), "read");
+        assert_eq!(allowed.without("introspection").to_string(), "read write");
+    }
+
+    #[test]
+    fn empty_scope_string_is_empty_set() {
+        assert!(Scopes::parse("").unwrap().is_empty());
+        assert_eq!(Scopes::default().to_string(), "");
+    }
+
+    #[test]
+    fn scope_string_contains_matches_whole_tokens_only() {
+        assert!(scope_string_contains("read write", "write"));
+        assert!(!scope_string_contains("read writer", "write"));
+        assert!(!scope_string_contains("", "read"));
+    }
+
+    #[test]
+    fn inactive_introspection_is_only_active_false() {
+        let json = serde_json::to_string(&IntrospectionResponse::inactive()).unwrap();
+        assert_eq!(json, r#"{"active":false}"#);
+    }
+}
