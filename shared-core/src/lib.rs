@@ -9,6 +9,8 @@ pub mod field_errors;
 pub mod items;
 pub mod oauth;
 pub mod price;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use digest::token_digest;
 pub use field_errors::FieldErrors;

@@ -113,7 +113,6 @@ enum Refused {
     Invalid(&'static str),
     /// A retired token came back: its whole family is revoked.
     Reused(String),
-    Scope,
 }
 
 async fn refresh_grant(state: &AppState, client: Client, request: TokenRequest) -> Result<TokenResponse, Error> {
@@ -143,7 +142,10 @@ async fn refresh_grant(state: &AppState, client: Client, request: TokenRequest) 
             // RFC 6749 §6: the new scope may narrow the original, never widen it.
             let original = Scopes::parse(&old.scope).unwrap_or_default();
             let scope = match requested_scope {
-                Some(requested) if !requested.is_subset(&original) => return Ok(Err(Refused::Scope)),
+                // An error rolls the retirement back: a refused request does not consume the token.
+                Some(requested) if !requested.is_subset(&original) => {
+                    return Err(Error::oauth(ErrorCode::InvalidScope, "the requested scope exceeds the original grant"));
+                }
                 Some(requested) => requested,
                 None => original,
             };
@@ -162,7 +164,6 @@ async fn refresh_grant(state: &AppState, client: Client, request: TokenRequest) 
     match outcome {
         Ok(response) => Ok(response),
         Err(Refused::Invalid(why)) => Err(Error::oauth(ErrorCode::InvalidGrant, why)),
-        Err(Refused::Scope) => Err(Error::oauth(ErrorCode::InvalidScope, "the requested scope exceeds the original grant")),
         Err(Refused::Reused(family)) => {
             log::warn!("refresh token reuse detected; revoking its token family");
             db::run(&state.pool, move |c| Ok(write_transaction(c, |c| tokens::revoke_family(c, &family, now()))?)).await?;

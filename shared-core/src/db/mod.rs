@@ -73,8 +73,10 @@ impl ConnectionManager {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // WAL lets readers run beside the one writer; busy_timeout makes writers queue instead of
                 // failing with SQLITE_BUSY; synchronous=NORMAL is durable in WAL mode except on power loss.
+                // busy_timeout first: switching a new file to WAL takes a lock that other pooled
+                // connections opening at the same moment must wait for, not fail on.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
                      PRAGMA synchronous = NORMAL;",
                 )?;
                 Ok(DbConn::Sqlite(conn))

@@ -1,0 +1,15 @@
+//! The auth server's integration tests: a real server on 127.0.0.1 port 0, a fresh database per test,
+//! real HTTP. Every test runs on SQLite and on PostgreSQL (`TEST_POSTGRES_URL`).
+
+mod helpers;
+
+mod admin_cli;
+mod bootstrap;
+mod health;
+mod introspection;
+mod janitor;
+mod password_change;
+mod refresh;
+mod revocation;
+mod signup;
+mod token;
