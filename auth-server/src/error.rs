@@ -76,6 +76,17 @@ impl From<diesel::result::Error> for Error {
     }
 }
 
+impl From<shared_core::body::BodyError> for Error {
+    fn from(error: shared_core::body::BodyError) -> Self {
+        use shared_core::body::BodyError;
+        match error {
+            BodyError::TooLarge => Self::PayloadTooLarge,
+            BodyError::UnsupportedMediaType(expected) => Self::UnsupportedMediaType(expected),
+            BodyError::Unreadable | BodyError::Malformed(_) => Self::invalid_request(error.to_string()),
+        }
+    }
+}
+
 impl From<FieldErrors> for Error {
     fn from(errors: FieldErrors) -> Self {
         Self::Validation(errors)

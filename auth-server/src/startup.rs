@@ -2,6 +2,7 @@
 //! server bound to its listener. `main` and the integration tests both start the server through here.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -17,7 +18,7 @@ use crate::service::admin::{self, BootstrapOutcome};
 use crate::service::client_auth::ClientAuthenticator;
 use crate::service::janitor;
 use crate::settings::Settings;
-use crate::state::{AppState, TokenPolicy};
+use crate::state::{AppState, Metrics, TokenPolicy};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -25,6 +26,7 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: DbPool,
+    metrics: Arc<Metrics>,
     janitor: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -59,6 +61,7 @@ impl Application {
 
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let address = listener.local_addr()?;
+        let metrics = Arc::new(Metrics::default());
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             hasher,
@@ -70,6 +73,7 @@ impl Application {
             },
             issuer: settings.issuer_for(address),
             available_scopes: Scopes::from_iter(settings.scopes.available.iter().cloned()),
+            metrics: metrics.clone(),
         });
 
         let mut server = HttpServer::new(move || {
@@ -86,7 +90,7 @@ impl Application {
         let janitor = (settings.janitor.interval_secs > 0)
             .then(|| tokio::spawn(janitor::run(pool.clone(), settings.janitor.clone())));
         log::info!("auth server listening on http://{address}");
-        Ok(Self { port: address.port(), server: server.run(), pool, janitor })
+        Ok(Self { port: address.port(), server: server.run(), pool, metrics, janitor })
     }
 
     pub fn port(&self) -> u16 {
@@ -95,6 +99,10 @@ impl Application {
 
     pub fn pool(&self) -> DbPool {
         self.pool.clone()
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
     }
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {

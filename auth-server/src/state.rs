@@ -14,6 +14,14 @@ pub struct AppState {
     /// `iss` of introspection answers and of the RFC 8414 metadata.
     pub issuer: String,
     pub available_scopes: Scopes,
+    pub metrics: std::sync::Arc<Metrics>,
+}
+
+/// In-process counters, readable by whoever holds the [`Application`](crate::Application) (tests count
+/// introspection calls with them).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub introspections: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, Clone)]

@@ -1,1 +1,47 @@
-fn main(){}
+//! `resource-server`: parse the command line, load settings, start logging, serve.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use resource_server::{startup, Application, Settings};
+
+#[derive(Parser)]
+#[command(name = "resource-server", version, about = "OAuth 2.0 resource server (items API)")]
+struct Cli {
+    /// TOML file layered over the defaults (environment variables RESOURCE_SERVER__* still win).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("resource-server: configuration error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let result: Result<(), startup::StartupError> = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => actix_web::rt::System::new().block_on(async move {
+            Application::build(settings).await?.run_until_stopped().await?;
+            Ok(())
+        }),
+        Command::Migrate => startup::prepare_database(&settings).map(|_| println!("database is up to date")),
+    };
+    if let Err(e) = result {
+        eprintln!("resource-server: {e}");
+        std::process::exit(1);
+    }
+}

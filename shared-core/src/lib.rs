@@ -2,6 +2,8 @@
 //! type, token digests, layered configuration and the database plumbing (one binary, SQLite or PostgreSQL).
 
 pub mod account;
+#[cfg(feature = "actix")]
+pub mod body;
 pub mod config_loader;
 pub mod db;
 pub mod digest;

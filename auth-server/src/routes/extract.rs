@@ -1,4 +1,4 @@
-//! Request parsing shared by the handlers: bounded bodies, strict form decoding (RFC 6749 §3.2: no repeated
+//! OAuth request parsing: strict form decoding (RFC 6749 §3.2: no repeated
 //! parameters), client credentials (RFC 6749 §2.3.1) and bearer tokens (RFC 6750 §2.1).
 
 use std::collections::HashMap;
@@ -7,52 +7,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use futures_util::StreamExt;
-use serde::de::DeserializeOwned;
+use shared_core::body;
 
 use crate::error::Error;
 use crate::service::client_auth::{ClientCredentials, Secret};
-
-/// Every request body is capped: larger ones get 413 before they are read to the end.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// Reads the body, refusing more than [`MAX_BODY_BYTES`] (by `Content-Length` up front, or while reading).
-pub async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<web::Bytes, Error> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(Error::PayloadTooLarge);
-    }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| Error::invalid_request("the request body could not be read"))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(Error::PayloadTooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
-fn mime(req: &HttpRequest) -> String {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
-fn is_form(req: &HttpRequest) -> bool {
-    mime(req) == "application/x-www-form-urlencoded"
-}
-
-fn is_json(req: &HttpRequest) -> bool {
-    let mime = mime(req);
-    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
-}
 
 /// Form parameters of an OAuth request. Empty values count as absent (RFC 6749 §3.1).
 pub struct Form(HashMap<String, String>);
@@ -60,10 +18,10 @@ pub struct Form(HashMap<String, String>);
 impl Form {
     /// Reads an `application/x-www-form-urlencoded` body.
     pub async fn read(req: &HttpRequest, payload: web::Payload) -> Result<Self, Error> {
-        if !is_form(req) {
-            return Err(Error::UnsupportedMediaType("application/x-www-form-urlencoded"));
+        if !body::is_form(req) {
+            return Err(Error::UnsupportedMediaType(body::FORM));
         }
-        let body = read_body(req, payload).await?;
+        let body = body::read(req, payload).await?;
         Self::parse(&body)
     }
 
@@ -140,20 +98,6 @@ pub fn has_bearer_scheme(req: &HttpRequest) -> bool {
 
 pub fn has_basic_scheme(req: &HttpRequest) -> bool {
     matches!(authorization(req), Some((scheme, _)) if scheme.eq_ignore_ascii_case("basic"))
-}
-
-/// A JSON or form body, as the tutorial's DRF views accept both.
-pub async fn json_or_form<T: DeserializeOwned>(req: &HttpRequest, payload: web::Payload) -> Result<T, Error> {
-    let json = is_json(req);
-    if !json && !is_form(req) {
-        return Err(Error::UnsupportedMediaType("application/json or application/x-www-form-urlencoded"));
-    }
-    let body = read_body(req, payload).await?;
-    if json {
-        serde_json::from_slice(&body).map_err(|e| Error::invalid_request(format!("invalid JSON body: {e}")))
-    } else {
-        serde_urlencoded::from_bytes(&body).map_err(|e| Error::invalid_request(format!("invalid form body: {e}")))
-    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use actix_web::{web, HttpResponse};
 
 use crate::error::Error;
 
-pub use extract::MAX_BODY_BYTES;
 
 pub const TOKEN_PATH: &str = "/o/token/";
 pub const INTROSPECT_PATH: &str = "/o/introspect/";

@@ -31,6 +31,7 @@ pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<App
 /// `POST /o/introspect/`: RFC 7662 §2. The caller is a client allowed to introspect (Basic or body
 /// credentials) or the bearer of a token holding the `introspection` scope.
 pub async fn introspect(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    state.metrics.introspections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut form = Form::read(&req, payload).await?;
     let caller = if has_bearer_scheme(&req) {
         Caller::Bearer(bearer_token(&req).ok_or(Error::InvalidToken { token_sent: true })?)

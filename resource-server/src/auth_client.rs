@@ -1,0 +1,129 @@
+//! The one HTTP client to the authorization server (pooled, with connect and total timeouts): token
+//! introspection (RFC 7662) and the forwarded account calls. The client secret is added here and nowhere
+//! else; it never reaches a response or a log line.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use shared_core::oauth::IntrospectionResponse;
+
+use crate::error::Error;
+use crate::settings::AuthSettings;
+
+pub struct AuthClient {
+    http: reqwest::Client,
+    base_url: String,
+    client_id: String,
+    client_secret: String,
+    introspection_token: Option<String>,
+    timeout: Duration,
+    proxy_timeout: Duration,
+}
+
+/// An answer of the auth server, passed through as is.
+pub struct Upstream {
+    pub status: StatusCode,
+    pub content_type: Option<String>,
+    pub body: bytes::Bytes,
+}
+
+fn unreachable(error: reqwest::Error) -> Error {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    // Only the kind and the URL: never the body, which may hold a token or the client secret.
+    Error::Unavailable(format!("auth server {kind} ({})", error.url().map(|u| u.path()).unwrap_or("?")).into())
+}
+
+impl AuthClient {
+    pub fn new(settings: &AuthSettings) -> reqwest::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Self {
+            http,
+            base_url: settings.base_url.trim_end_matches('/').to_owned(),
+            client_id: settings.client_id.clone(),
+            client_secret: settings.client_secret.clone(),
+            introspection_token: Some(settings.introspection_token.clone()).filter(|t| !t.is_empty()),
+            timeout: Duration::from_millis(settings.timeout_ms),
+            proxy_timeout: Duration::from_millis(settings.proxy_timeout_ms),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Asks the auth server about `token`. Transport failures, timeouts, 5xx, and refusals of our own
+    /// credentials (a misconfiguration the user cannot fix) are all `Unavailable`.
+    pub async fn introspect(&self, token: &str) -> Result<IntrospectionResponse, Error> {
+        let request = self.http.post(self.url("/o/introspect/")).timeout(self.timeout).form(&[("token", token)]);
+        let request = match &self.introspection_token {
+            Some(bearer) => request.bearer_auth(bearer),
+            None => request.basic_auth(&self.client_id, Some(&self.client_secret)),
+        };
+        let response = request.send().await.map_err(unreachable)?;
+        let status = response.status();
+        if !status.is_success() {
+            if status.is_client_error() {
+                log::error!("the auth server refused our introspection credentials ({status}); check RESOURCE_SERVER__AUTH__*");
+            }
+            return Err(Error::Unavailable(format!("introspection answered {status}").into()));
+        }
+        response.json().await.map_err(unreachable)
+    }
+
+    /// Forwards a form to the token endpoint with this server's client credentials.
+    pub async fn token(&self, form: &[(&str, &str)]) -> Result<Upstream, Error> {
+        let request = self
+            .http
+            .post(self.url("/o/token/"))
+            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .form(form);
+        self.send(request).await
+    }
+
+    /// Forwards a JSON body (and the caller's `Authorization`, if any) to an account endpoint.
+    pub async fn account(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: &serde_json::Value,
+    ) -> Result<Upstream, Error> {
+        let mut request = self.http.request(method, self.url(path)).json(body);
+        if let Some(value) = authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Upstream, Error> {
+        let response = request.timeout(self.proxy_timeout).send().await.map_err(unreachable)?;
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        if status.is_server_error() {
+            return Err(Error::Unavailable(format!("auth server answered {status}").into()));
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.bytes().await.map_err(unreachable)?;
+        Ok(Upstream { status, content_type, body })
+    }
+
+    /// Does the auth server answer its liveness probe?
+    pub async fn is_live(&self) -> bool {
+        matches!(self.http.get(self.url("/health/live")).timeout(self.timeout).send().await, Ok(r) if r.status().is_success())
+    }
+}

@@ -1,0 +1,32 @@
+//! The resource server's persistence: embedded migrations, the blocking-pool bridge, repository functions.
+
+pub mod items;
+pub mod schema;
+pub mod users;
+
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use shared_core::db::{DbConn, DbError, DbPool};
+
+use crate::error::Error;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/resource-server/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/resource-server/postgres");
+
+pub fn migrate(conn: &mut DbConn) -> Result<usize, DbError> {
+    shared_core::db::run_migrations(conn, SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS)
+}
+
+/// Runs `work` with a pooled connection on the blocking pool, never on an async worker.
+pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().map_err(|e| Error::Unavailable(format!("no database connection: {e}").into()))?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+}

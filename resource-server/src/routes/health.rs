@@ -1,0 +1,29 @@
+//! Health probes.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::db;
+use crate::state::AppState;
+
+/// `GET /health/live`: the process answers.
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// `GET /health/ready`: the database and the auth server answer too.
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let database = db::run(&state.pool, |c| Ok(shared_core::db::ping(c)?)).await.is_ok();
+    let auth_server = state.auth.is_live().await;
+    let status = if database && auth_server { "ok" } else { "unavailable" };
+    let body = json!({
+        "status": status,
+        "database": if database { "ok" } else { "unreachable" },
+        "auth_server": if auth_server { "ok" } else { "unreachable" },
+    });
+    if database && auth_server {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

@@ -1,0 +1,124 @@
+//! The items API (the tutorial's DRF generic views): list/create on `/items/`, retrieve/update/delete on
+//! `/items/<id>/`. Reading needs `read`, writing needs `write`, changing an item needs to own it.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use shared_core::body;
+use shared_core::items::ItemInput;
+use shared_core::FieldErrors;
+
+use crate::auth::Authenticated;
+use crate::error::Error;
+use crate::service;
+use crate::state::AppState;
+
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 1000;
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+/// `?limit=` (1..=1000, default 100; larger values are capped) and `?offset=` (>= 0).
+fn paging(query: &PageQuery) -> Result<(i64, i64), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut parse = |value: &Option<String>, field: &str, min: i64, default: i64| match value.as_deref() {
+        None | Some("") => default,
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) if n >= min => n,
+            _ => {
+                errors.add(field, format!("Ensure this value is an integer greater than or equal to {min}."));
+                default
+            }
+        },
+    };
+    let limit = parse(&query.limit, "limit", 1, DEFAULT_LIMIT).min(MAX_LIMIT);
+    let offset = parse(&query.offset, "offset", 0, 0);
+    errors.into_result()?;
+    Ok((limit, offset))
+}
+
+/// An id that is not a positive 64-bit integer names no item: 404, like any unknown id.
+fn item_id(raw: &str) -> Result<i64, Error> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(Error::NotFound)
+}
+
+/// `GET /items/`: a page of items in id order, with `X-Total-Count` and an RFC 8288 `Link: rel="next"`.
+pub async fn list(
+    req: HttpRequest,
+    auth: Authenticated,
+    query: web::Query<PageQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    auth.user_with_scope("read")?;
+    let (limit, offset) = paging(&query)?;
+    let page = service::list(&state, limit, offset).await?;
+    let mut response = HttpResponse::Ok();
+    response.insert_header(("X-Total-Count", page.total.to_string()));
+    if offset + (page.items.len() as i64) < page.total {
+        let info = req.connection_info();
+        let next = format!("<{}://{}{}?limit={limit}&offset={}>; rel=\"next\"", info.scheme(), info.host(), req.path(), offset + limit);
+        response.insert_header((header::LINK, next));
+    }
+    Ok(response.json(page.items))
+}
+
+/// `POST /items/`: 201 with the item, owned by the token's user.
+pub async fn create(
+    req: HttpRequest,
+    payload: web::Payload,
+    auth: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let user = auth.user_with_scope("write")?;
+    let input: ItemInput = body::json_or_form(&req, payload).await?;
+    let item = service::create(&state, user, input).await?;
+    Ok(HttpResponse::Created().json(item))
+}
+
+/// `GET /items/<id>/`.
+pub async fn retrieve(auth: Authenticated, id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    auth.user_with_scope("read")?;
+    let item = service::get(&state, item_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(item))
+}
+
+async fn update(req: HttpRequest, payload: web::Payload, auth: Authenticated, id: &str, state: &AppState, partial: bool) -> Result<HttpResponse, Error> {
+    let user = auth.user_with_scope("write")?;
+    let id = item_id(id)?;
+    let input: ItemInput = body::json_or_form(&req, payload).await?;
+    let item = service::update(state, user, id, input, partial).await?;
+    Ok(HttpResponse::Ok().json(item))
+}
+
+/// `PUT /items/<id>/`: a full update, by the owner only.
+pub async fn replace(
+    req: HttpRequest,
+    payload: web::Payload,
+    auth: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    update(req, payload, auth, &id, &state, false).await
+}
+
+/// `PATCH /items/<id>/`: a partial update, by the owner only.
+pub async fn patch(
+    req: HttpRequest,
+    payload: web::Payload,
+    auth: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    update(req, payload, auth, &id, &state, true).await
+}
+
+/// `DELETE /items/<id>/`: 204, by the owner only.
+pub async fn destroy(auth: Authenticated, id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let user = auth.user_with_scope("write")?;
+    service::delete(&state, user, item_id(&id)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

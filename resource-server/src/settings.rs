@@ -1,0 +1,94 @@
+//! The resource server's configuration: built-in defaults, then an optional TOML file (`--config FILE`),
+//! then `RESOURCE_SERVER__SECTION__KEY` environment variables.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use shared_core::config_loader::{self, HttpSettings};
+use shared_core::db::DatabaseSettings;
+
+pub const ENV_PREFIX: &str = "RESOURCE_SERVER";
+
+const DEFAULTS: &str = r#"
+[http]
+host = "127.0.0.1"
+port = 8001
+workers = 0
+
+[database]
+url = "sqlite://data/resource-server.sqlite3"
+pool_size = 8
+acquire_timeout_ms = 5000
+
+[auth]
+base_url = "http://127.0.0.1:8000"
+client_id = "rs-id"
+client_secret = "rs-secret"
+introspection_token = ""
+connect_timeout_ms = 1000
+timeout_ms = 3000
+proxy_timeout_ms = 10000
+
+[cache]
+ttl_secs = 5
+negative_ttl_secs = 5
+stale_grace_secs = 60
+max_entries = 100000
+"#;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub cache: CacheSettings,
+}
+
+/// How to reach and authenticate to the authorization server.
+#[derive(Clone, Deserialize)]
+pub struct AuthSettings {
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// A static bearer token holding the `introspection` scope (Django OAuth Toolkit's
+    /// `RESOURCE_SERVER_AUTH_TOKEN`). When set, introspection uses it instead of the client credentials.
+    pub introspection_token: String,
+    pub connect_timeout_ms: u64,
+    /// Total time allowed for one introspection call.
+    pub timeout_ms: u64,
+    /// Total time allowed for a proxied account call (a password login waits for bcrypt).
+    pub proxy_timeout_ms: u64,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("introspection_token", &if self.introspection_token.is_empty() { "" } else { "<redacted>" })
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CacheSettings {
+    /// How long an active token is trusted without asking again (never past its `exp`).
+    pub ttl_secs: u64,
+    /// How long an inactive token is remembered as such.
+    pub negative_ttl_secs: u64,
+    /// How long a due entry may still be served while the auth server is unreachable (never past `exp`).
+    pub stale_grace_secs: u64,
+    pub max_entries: u64,
+}
+
+impl Settings {
+    pub fn load(file: Option<&Path>) -> Result<Self, config::ConfigError> {
+        let settings: Settings = config_loader::load(DEFAULTS, file, ENV_PREFIX)?;
+        url::Url::parse(&settings.auth.base_url)
+            .map_err(|e| config::ConfigError::Message(format!("auth.base_url {:?}: {e}", settings.auth.base_url)))?;
+        Ok(settings)
+    }
+}

@@ -1,0 +1,97 @@
+//! Building the application: pool, migrations, the auth-server client, the token cache and the HTTP server
+//! bound to its listener. `main` and the integration tests both start the server through here.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::Logger;
+use actix_web::{web, App, HttpServer};
+use shared_core::db::{build_pool, DbPool};
+
+use crate::auth_client::AuthClient;
+use crate::db;
+use crate::error::Error;
+use crate::introspection::TokenValidator;
+use crate::routes;
+use crate::settings::Settings;
+use crate::state::AppState;
+
+pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+/// Opens the pool and applies migrations. Blocking.
+pub fn prepare_database(settings: &Settings) -> Result<DbPool, StartupError> {
+    let pool = build_pool(&settings.database)?;
+    let applied = db::migrate(&mut *pool.get()?)?;
+    if applied > 0 {
+        log::info!("applied {applied} migration(s)");
+    }
+    Ok(pool)
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let prepared = settings.clone();
+        let pool = tokio::task::spawn_blocking(move || prepare_database(&prepared)).await??;
+        let auth = Arc::new(AuthClient::new(&settings.auth)?);
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            auth: auth.clone(),
+            tokens: TokenValidator::new(settings.cache.clone(), auth, pool),
+        });
+
+        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
+        let address = listener.local_addr()?;
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::QueryConfig::default().error_handler(|e, _| Error::BadRequest(e.to_string().into()).into()))
+                .wrap(access_log())
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        .shutdown_timeout(5);
+        if settings.http.workers > 0 {
+            server = server.workers(settings.http.workers);
+        }
+        log::info!("resource server listening on http://{address}, introspecting at {}", settings.auth.base_url);
+        Ok(Self { port: address.port(), server: server.run(), state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pool(&self) -> DbPool {
+        self.state.pool.clone()
+    }
+
+    /// Tokens held by the introspection cache.
+    pub fn cached_tokens(&self) -> u64 {
+        self.state.tokens.entry_count()
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// One line per request: peer, method, path without the query string, status, size, time. Never headers.
+fn access_log() -> Logger {
+    Logger::new("%a %{METHOD}xi %U %s %b %Dms").custom_request_replace("METHOD", |req| req.method().to_string())
+}
