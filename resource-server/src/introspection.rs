@@ -162,4 +162,9 @@ impl TokenValidator {
     pub fn entry_count(&self) -> u64 {
         self.cache.entry_count()
     }
+
+    /// Applies pending evictions now (moka does it lazily), so that `entry_count` is exact.
+    pub async fn run_pending_tasks(&self) {
+        self.cache.run_pending_tasks().await;
+    }
 }

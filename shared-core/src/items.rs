@@ -23,12 +23,17 @@ pub struct Item {
 
 /// A create / update body. Values are kept raw so that each field gets its own DRF-style message
 /// (`price` may be a JSON number or a string).
+/// An absent field is `None`; an explicit `null` is `Some(Value::Null)` (DRF tells the two apart).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct ItemInput {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub name: Option<serde_json::Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub description: Option<serde_json::Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub price: Option<serde_json::Value>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(deserializer).map(Some)
 }

@@ -1,0 +1,11 @@
+//! The resource server's integration tests: a real auth server and a real resource server on 127.0.0.1
+//! port 0, each with its own fresh database, real HTTP. Every test runs on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod items;
+mod outage;
+mod paging;
+mod proxies;
+mod token_cache;
+mod walkthrough;
