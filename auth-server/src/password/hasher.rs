@@ -33,6 +33,7 @@ impl PasswordHasher {
             thread::Builder::new()
                 .name(format!("bcrypt-{index}"))
                 .spawn(move || {
+                    lower_priority();
                     // Ends when the last sender (the hasher) is dropped.
                     for job in receiver {
                         run(job);
@@ -75,6 +76,24 @@ impl PasswordHasher {
         })
     }
 }
+
+/// bcrypt threads yield to the HTTP workers under contention (nice 10) yet use every idle cycle, so a flood
+/// of password logins cannot starve introspection or token validation.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn lower_priority() {
+    // SAFETY: plain system calls on the calling thread; no memory is shared with them.
+    let result = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10)
+    };
+    if result != 0 {
+        log::warn!("could not lower the priority of a bcrypt thread");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 fn run(job: Job) {
     match job {
