@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# End-to-end check of the deployment artifacts, for CI (no container engine needed):
+#  (a) docker-compose.yml is valid for a real compose implementation (Debian's docker-compose);
+#  (b) the compose file, the Dockerfile and the workspace agree, and the release binaries, started with exactly
+#      the environment compose gives them (hosts -> 127.0.0.1, fresh ports and databases), pass their
+#      healthchecks, scripts/demo.sh and the Postman collection (newman) on PostgreSQL;
+#  (c) the same on SQLite (fresh temporary files).
+# Ends with one line "N passed, M failed"; exits non-zero when anything failed.
+# Needs: cargo, curl, psql and PostgreSQL on $PGHOST:$PGPORT (trust auth), npm (for newman), apt (for compose).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+TOOLS=${TOOLS:-$root/target/tools}         # newman is installed here (target/ is not committed)
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
+READY_TIMEOUT=${READY_TIMEOUT:-60}
+
+work=$(mktemp -d)
+run_id="e2e_$(date +%s)_$$"
+passed=0 failed=0
+pids=() databases=()
+
+stop_servers() {
+    if ((${#pids[@]})); then
+        kill "${pids[@]}" 2>/dev/null || true
+        wait "${pids[@]}" 2>/dev/null || true
+    fi
+    pids=()
+}
+cleanup() {
+    local status=$?
+    stop_servers
+    for db in "${databases[@]}"; do
+        psql -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+    done
+    rm -rf "$work"
+    if ((failed > 0 && status == 0)); then status=1; fi
+    echo "$passed passed, $failed failed"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; }
+# check LABEL CMD...: runs CMD quietly, counts it, shows its output only when it fails.
+check() {
+    local label=$1
+    shift
+    if "$@" >"$work/check.log" 2>&1; then pass "$label"; else fail "$label"; sed 's/^/    /' "$work/check.log"; fi
+}
+# count_lines FILE: counts the PASS/FAIL lines a helper printed.
+count_lines() {
+    local line
+    while IFS= read -r line; do
+        case $line in PASS\ *) pass "${line#PASS }" ;; FAIL\ *) fail "${line#FAIL }" ;; *) echo "$line" ;; esac
+    done <"$1"
+}
+
+# The helper needs PyYAML and Python >= 3.11; Debian's python3 has both once docker-compose is installed.
+py=python3
+python3 -c 'import yaml, tomllib' 2>/dev/null || py=/usr/bin/python3
+
+echo "== (a) docker-compose.yml with a real compose implementation"
+if ! command -v docker-compose >/dev/null; then
+    sudo=""
+    ((EUID == 0)) || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-compose >/dev/null
+fi
+check "docker-compose config -q accepts docker-compose.yml" docker-compose -f docker-compose.yml config -q
+docker-compose -f docker-compose.yml config >"$work/compose.yml"
+compose() { "$py" scripts/e2e_compose.py "$work/compose.yml" "$@"; }
+
+echo "== (b) Dockerfile, compose file and workspace agree"
+compose static Dockerfile >"$work/static.log" || true
+count_lines "$work/static.log"
+
+echo "== Building the release binaries"
+cargo build --release --locked --bin auth-server --bin resource-server
+# The runtime image installs only libpq5 (plus libc): the binaries may link nothing else.
+linked_libs_ok() {
+    local bin lib
+    for bin in target/release/auth-server target/release/resource-server; do
+        for lib in $(readelf -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+            case $lib in
+                libpq.so.5 | libc.so.6 | libm.so.6 | libgcc_s.so.1 | libpthread.so.0 | libdl.so.2 | librt.so.1 | ld-linux*) ;;
+                *) echo "$bin links $lib, which the runtime image does not install"; return 1 ;;
+            esac
+        done
+    done
+}
+check "the binaries link only libraries the runtime image has (libpq5, libc)" linked_libs_ok
+
+echo "== newman"
+newman=$(command -v newman || true)
+if [[ -z $newman ]]; then
+    newman=$TOOLS/node_modules/.bin/newman
+    [[ -x $newman ]] || npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error newman@6
+fi
+"$newman" --version
+
+free_ports() { "$py" -c 'import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))'; }
+
+# start NAME ENVFILE LOG: runs target/release/NAME with exactly the variables in ENVFILE (plus PATH, HOME).
+start() {
+    local vars
+    mapfile -t vars <"$2"
+    (cd "$work" && exec env -i PATH="$PATH" HOME="$HOME" "${vars[@]}" "$root/target/release/$1") >"$3" 2>&1 &
+    pids+=($!)
+}
+# ready URL PID LOG: bounded wait for 200; shows the log when the server dies or never gets ready.
+ready() {
+    local deadline=$((SECONDS + READY_TIMEOUT))
+    until curl -fsS -o /dev/null "$1"; do
+        if ! kill -0 "$2" 2>/dev/null || ((SECONDS >= deadline)); then
+            echo "not ready: $1"
+            tail -n 30 "$3" | sed 's/^/    /'
+            return 1
+        fi
+        sleep 0.3
+    done
+}
+http_200() { [[ $(curl -sS -o /dev/null -w '%{http_code}' "$1") == 200 ]]; }
+
+# newman_run LABEL AUTH_URL RS_URL: runs the collection; each assertion counts as a check.
+newman_run() {
+    local label=$1 report="$work/newman-$1.json"
+    "$newman" run postman/oauth-demo.postman_collection.json -e postman/local.postman_environment.json \
+        --env-var "auth_url=$2" --env-var "rs_url=$3" --timeout-request 30000 \
+        --reporters cli,json --reporter-json-export "$report" >"$work/newman-$label.log" 2>&1 || true
+    if [[ ! -s $report ]]; then
+        fail "[$label] newman produced no report"
+        tail -n 40 "$work/newman-$label.log"
+        return
+    fi
+    "$py" - "$report" "$label" >"$work/newman-$label.counts" <<'PY'
+import json, sys
+run = json.load(open(sys.argv[1]))["run"]
+label = sys.argv[2]
+for execution in run["executions"]:
+    name = execution["item"]["name"]
+    if "requestError" in execution:
+        print(f"FAIL [{label}] newman: {name}: request error {execution['requestError'].get('message')}")
+    for a in execution.get("assertions", []):
+        error = a.get("error")
+        print(("FAIL" if error else "PASS") + f" [{label}] newman: {name}: {a['assertion']}"
+              + (f": {error['message']}" if error else ""))
+PY
+    count_lines "$work/newman-$label.counts"
+}
+
+# phase LABEL sqlite|postgres: both servers with the compose environment on that backend, then every check.
+phase() {
+    local label=$1 backend=$2 auth_port rs_port db args=()
+    read -r auth_port rs_port < <(free_ports)
+    args=(--port "auth-server=$auth_port" --port "resource-server=$rs_port")
+    if [[ $backend == postgres ]]; then
+        for db in $(compose databases); do
+            psql -d postgres -v ON_ERROR_STOP=1 -qc "CREATE DATABASE \"${db}_$run_id\"" >/dev/null
+            databases+=("${db}_$run_id")
+            args+=(--rename "$db=${db}_$run_id")
+        done
+    else
+        mkdir -p "$work/$label-data"
+        args+=(--sqlite "$work/$label-data")
+    fi
+    echo "== ($label) auth-server :$auth_port, resource-server :$rs_port on $backend"
+    compose env auth-server "${args[@]}" >"$work/$label-auth.env"
+    compose env resource-server "${args[@]}" >"$work/$label-rs.env"
+    grep DATABASE__URL "$work/$label-auth.env" "$work/$label-rs.env" | sed "s|^$work/|    |"
+
+    local auth="http://127.0.0.1:$auth_port" rs="http://127.0.0.1:$rs_port"
+    # In compose order: the resource server starts once the auth server is healthy. When either never gets
+    # ready, the phase stops here and its remaining checks are missing from the count.
+    start auth-server "$work/$label-auth.env" "$work/$label-auth.log"
+    if ready "$auth$(compose health auth-server)" "${pids[0]}" "$work/$label-auth.log" &&
+        start resource-server "$work/$label-rs.env" "$work/$label-rs.log" &&
+        ready "$rs$(compose health resource-server)" "${pids[1]}" "$work/$label-rs.log"; then
+        pass "[$label] both servers start with the compose environment and get ready"
+    else
+        fail "[$label] both servers start with the compose environment and get ready"
+        stop_servers
+        return 0
+    fi
+
+    # The paths the compose and Dockerfile healthchecks probe, on each server's own port.
+    local path
+    for path in $(compose health auth-server) $(sed -n 's|.*127.0.0.1:8000\(/[^ ]*\).*|\1|p' Dockerfile) /health/live; do
+        check "[$label] auth-server GET $path answers 200" http_200 "$auth$path"
+    done
+    for path in $(compose health resource-server) $(sed -n 's|.*127.0.0.1:8001\(/[^ ]*\).*|\1|p' Dockerfile) /health/live; do
+        check "[$label] resource-server GET $path answers 200" http_200 "$rs$path"
+    done
+
+    check "[$label] scripts/demo.sh runs the whole tutorial" \
+        env AUTH_URL="$auth" RS_URL="$rs" timeout 180 scripts/demo.sh
+    newman_run "$label" "$auth" "$rs"
+    stop_servers
+}
+
+phase postgres postgres
+phase sqlite sqlite
