@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod db;
 pub mod error;
+pub mod openapi;
 pub mod password;
 pub mod routes;
 pub mod service;

@@ -6,6 +6,7 @@ pub mod auth_client;
 pub mod db;
 pub mod error;
 pub mod introspection;
+pub mod openapi;
 pub mod routes;
 pub mod service;
 pub mod settings;

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 /// Field name -> messages, serialised exactly as DRF does so the tutorial's clients can read it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"password2": ["Password fields didn't match."]})))]
 pub struct FieldErrors(BTreeMap<String, Vec<String>>);
 
 impl FieldErrors {

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// RFC 6749 §5.1 successful token response.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -17,6 +18,7 @@ pub struct TokenResponse {
 }
 
 /// RFC 7662 §2.2. An inactive token answers `{"active": false}` and nothing else.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct IntrospectionResponse {
     pub active: bool,
@@ -87,6 +89,7 @@ impl fmt::Display for ErrorCode {
 }
 
 /// `{"error": "...", "error_description": "..."}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ErrorBody {
     pub error: String,

@@ -13,6 +13,8 @@ const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_po
 
 /// `GET /.well-known/oauth-authorization-server`: RFC 8414 §2. There is no authorization endpoint (no
 /// browser flows), so `response_types_supported` is empty.
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "meta",
+    responses((status = 200, description = "RFC 8414 authorization server metadata")))]
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     let issuer = &state.issuer;
     let scopes: Vec<&str> = state.available_scopes.iter().collect();
@@ -31,11 +33,14 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `GET /health/live`: the process answers.
+#[utoipa::path(get, path = "/health/live", tag = "meta", responses((status = 200, description = "The process answers")))]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// `GET /health/ready`: the database answers too.
+#[utoipa::path(get, path = "/health/ready", tag = "meta",
+    responses((status = 200, description = "The database answers"), (status = 503, description = "The database does not answer")))]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     match db::run(&state.pool, |c| Ok(shared_core::db::ping(c)?)).await {
         Ok(()) => Ok(HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"}))),

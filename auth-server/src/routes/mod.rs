@@ -2,9 +2,9 @@
 //! The tutorial's clients use trailing slashes; both forms are accepted.
 
 mod extract;
-mod meta;
-mod oauth;
-mod users;
+pub(crate) mod meta;
+pub(crate) mod oauth;
+pub(crate) mod users;
 
 use actix_web::{web, HttpResponse};
 
@@ -45,5 +45,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/health/live").route(web::get().to(meta::live)))
         .service(resource("/health/ready").route(web::get().to(meta::ready)))
+        .service(resource("/openapi.json").route(web::get().to(crate::openapi::openapi_json)))
         .default_service(web::to(not_found));
 }

@@ -11,6 +11,13 @@ use crate::service::accounts;
 use crate::state::AppState;
 
 /// `POST /users/signup/` (JSON or form): 201 `{"email": ...}`, or 400 with DRF field errors.
+#[utoipa::path(post, path = "/users/signup/", tag = "accounts",
+    request_body(content = shared_core::account::SignupRequest, content_type = "application/json", description = "JSON or form-encoded"),
+    responses(
+        (status = 201, description = "Created", body = shared_core::account::SignupResponse),
+        (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "Busy", body = shared_core::oauth::ErrorBody)
+    ))]
 pub async fn signup(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let request: SignupRequest = json_or_form(&req, payload).await.map_err(Error::from)?;
     let created = accounts::signup(&state, request).await?;
@@ -18,6 +25,14 @@ pub async fn signup(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
 }
 
 /// `PUT /users/password/` with `Authorization: Bearer <user token>`: 200 `{}`.
+#[utoipa::path(put, path = "/users/password/", tag = "accounts",
+    request_body(content = shared_core::account::PasswordChangeRequest, content_type = "application/json", description = "JSON or form-encoded"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed; every other session of the user is revoked (body: {})"),
+        (status = 400, description = "Field errors (DRF shape), e.g. {\"old_password\": [\"Wrong password.\"]}", body = shared_core::FieldErrors),
+        (status = 401, description = "No or invalid bearer token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "The token carries no user", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody)
+    ))]
 pub async fn change_password(
     req: HttpRequest,
     payload: web::Payload,

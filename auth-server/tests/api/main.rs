@@ -8,6 +8,7 @@ mod bootstrap;
 mod health;
 mod introspection;
 mod janitor;
+mod openapi;
 mod password_change;
 mod refresh;
 mod revocation;

@@ -39,6 +39,9 @@ fn require<'a>(fields: &[(&str, &'a Option<String>)]) -> Result<Vec<&'a str>, Er
 }
 
 /// `POST /users/signup/` → auth `POST /users/signup/`.
+#[utoipa::path(post, path = "/users/signup/", tag = "accounts",
+    request_body(content = shared_core::account::SignupRequest, content_type = "application/json", description = "JSON or form-encoded"),
+    responses((status = 201, description = "The auth server's answer, passed through", body = shared_core::account::SignupResponse), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn signup(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let request: SignupRequest = body::json_or_form(&req, payload).await?;
     let upstream = state.auth.account(reqwest::Method::POST, "/users/signup/", None, &json!(request)).await?;
@@ -46,6 +49,9 @@ pub async fn signup(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
 }
 
 /// `POST /users/token/` `{email, password}` → the password grant with this server's client credentials.
+#[utoipa::path(post, path = "/users/token/", tag = "accounts",
+    request_body(content = shared_core::account::LoginRequest, content_type = "application/json", description = "JSON or form-encoded"),
+    responses((status = 200, description = "The password grant's answer", body = shared_core::oauth::TokenResponse), (status = 400, description = "Missing fields (DRF shape) or the auth server's invalid_grant", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let request: LoginRequest = body::json_or_form(&req, payload).await?;
     let values = require(&[("email", &request.email), ("password", &request.password)])?;
@@ -54,6 +60,9 @@ pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<App
 }
 
 /// `POST /users/token/refresh/` `{refresh}` → the refresh_token grant.
+#[utoipa::path(post, path = "/users/token/refresh/", tag = "accounts",
+    request_body(content = shared_core::account::RefreshRequest, content_type = "application/json", description = "JSON or form-encoded"),
+    responses((status = 200, description = "The refresh_token grant's answer (a new refresh token)", body = shared_core::oauth::TokenResponse), (status = 400, description = "Missing field or invalid_grant", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn refresh(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let request: RefreshRequest = body::json_or_form(&req, payload).await?;
     let values = require(&[("refresh", &request.refresh)])?;
@@ -62,6 +71,9 @@ pub async fn refresh(req: HttpRequest, payload: web::Payload, state: web::Data<A
 }
 
 /// `PUT /users/password/` → auth `PUT /users/password/` with the caller's `Authorization` header.
+#[utoipa::path(put, path = "/users/password/", tag = "accounts", security(("bearer" = [])),
+    request_body(content = shared_core::account::PasswordChangeRequest, content_type = "application/json", description = "JSON or form-encoded"),
+    responses((status = 200, description = "Changed (body: {})"), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 401, description = "No or invalid bearer token", body = shared_core::oauth::ErrorBody), (status = 403, description = "The token carries no user", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn change_password(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let authorization = req
         .headers()

@@ -7,11 +7,14 @@ use crate::db;
 use crate::state::AppState;
 
 /// `GET /health/live`: the process answers.
+#[utoipa::path(get, path = "/health/live", tag = "meta", responses((status = 200, description = "The process answers")))]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// `GET /health/ready`: the database and the auth server answer too.
+#[utoipa::path(get, path = "/health/ready", tag = "meta",
+    responses((status = 200, description = "Database and auth server answer"), (status = 503, description = "One of them does not")))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let database = db::run(&state.pool, |c| Ok(shared_core::db::ping(c)?)).await.is_ok();
     let auth_server = state.auth.is_live().await;

@@ -47,6 +47,9 @@ fn item_id(raw: &str) -> Result<i64, Error> {
 }
 
 /// `GET /items/`: a page of items in id order, with `X-Total-Count` and an RFC 8288 `Link: rel="next"`.
+#[utoipa::path(get, path = "/items/", tag = "items", security(("bearer" = ["read"])),
+    params(("limit" = Option<i64>, Query, description = "1-1000, default 100"), ("offset" = Option<i64>, Query, description = ">= 0")),
+    responses((status = 200, description = "A page in id order; X-Total-Count; Link rel=next while more follow", body = Vec<shared_core::items::Item>), (status = 400, description = "Bad limit or offset", body = shared_core::oauth::ErrorBody), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn list(
     req: HttpRequest,
     auth: Authenticated,
@@ -67,6 +70,9 @@ pub async fn list(
 }
 
 /// `POST /items/`: 201 with the item, owned by the token's user.
+#[utoipa::path(post, path = "/items/", tag = "items", security(("bearer" = ["write"])),
+    request_body(content = shared_core::items::ItemInput, content_type = "application/json", description = "JSON or form-encoded"),
+    responses((status = 201, description = "Created, owned by the token's user", body = shared_core::items::Item), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
@@ -80,6 +86,8 @@ pub async fn create(
 }
 
 /// `GET /items/<id>/`.
+#[utoipa::path(get, path = "/items/{id}/", tag = "items", security(("bearer" = ["read"])), params(("id" = i64, Path, description = "Item id; anything but a positive integer is 404")),
+    responses((status = 200, description = "The item", body = shared_core::items::Item), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn retrieve(auth: Authenticated, id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     auth.user_with_scope("read")?;
     let item = service::get(&state, item_id(&id)?).await?;
@@ -95,6 +103,9 @@ async fn update(req: HttpRequest, payload: web::Payload, auth: Authenticated, id
 }
 
 /// `PUT /items/<id>/`: a full update, by the owner only.
+#[utoipa::path(put, path = "/items/{id}/", tag = "items", security(("bearer" = ["write"])), params(("id" = i64, Path, description = "Item id; anything but a positive integer is 404")),
+    request_body(content = shared_core::items::ItemInput, content_type = "application/json", description = "Every field; JSON or form-encoded"),
+    responses((status = 200, description = "Updated", body = shared_core::items::Item), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn replace(
     req: HttpRequest,
     payload: web::Payload,
@@ -106,6 +117,9 @@ pub async fn replace(
 }
 
 /// `PATCH /items/<id>/`: a partial update, by the owner only.
+#[utoipa::path(patch, path = "/items/{id}/", tag = "items", security(("bearer" = ["write"])), params(("id" = i64, Path, description = "Item id; anything but a positive integer is 404")),
+    request_body(content = shared_core::items::ItemInput, content_type = "application/json", description = "Any subset of the fields"),
+    responses((status = 200, description = "Updated", body = shared_core::items::Item), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn patch(
     req: HttpRequest,
     payload: web::Payload,
@@ -117,6 +131,8 @@ pub async fn patch(
 }
 
 /// `DELETE /items/<id>/`: 204, by the owner only.
+#[utoipa::path(delete, path = "/items/{id}/", tag = "items", security(("bearer" = ["write"])), params(("id" = i64, Path, description = "Item id; anything but a positive integer is 404")),
+    responses((status = 204, description = "Deleted"), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn destroy(auth: Authenticated, id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let user = auth.user_with_scope("write")?;
     service::delete(&state, user, item_id(&id)?).await?;

@@ -1,9 +1,9 @@
 //! Every path the resource server answers, written once; startup and tests both use [`configure`].
 //! The tutorial's clients use trailing slashes; both forms are accepted.
 
-mod accounts;
-mod health;
-mod items;
+pub(crate) mod accounts;
+pub(crate) mod health;
+pub(crate) mod items;
 
 use actix_web::{web, HttpResponse};
 
@@ -42,5 +42,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/health/live").route(web::get().to(health::live)))
         .service(resource("/health/ready").route(web::get().to(health::ready)))
+        .service(resource("/openapi.json").route(web::get().to(crate::openapi::openapi_json)))
         .default_service(web::to(not_found));
 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod items;
+mod openapi;
 mod outage;
 mod paging;
 mod proxies;
