@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# Load benchmark of both servers. Builds the release binaries, starts both on a fresh database (SQLite files
+# in a temp dir, or with --postgres URL two new databases made from that URL and dropped afterwards),
+# prepares users, tokens and items over HTTP, seeds bulk rows straight in SQL, and runs each scenario with
+# wrk (Debian's package, installed if missing) for a fixed time. One line per scenario: requests/s, p50 and
+# p99 latency, non-2xx count and the ratio to the ceiling, which is `GET /health/live` of the same server in
+# the same run. Targets are printed for information only: the exit status is non-zero only when something
+# did not work (a server did not start or died, a scenario had no successful request, seeding failed).
+#
+# usage: scripts/bench.sh [--smoke] [--postgres URL] [--duration SECONDS] [--connections N] [--threads N]
+#                         [--skip-build] [--out FILE]
+#   --smoke      CI mode: 2 s per scenario and small seeds (1 000 rows instead of 1 000 000 / 100 000)
+#   --out FILE   also write the table as Markdown with the machine, date, commit and database
+# Traffic goes to 127.0.0.1 only; the servers and temp files are always cleaned up on exit.
+set -euo pipefail
+ORIG_PWD=$PWD
+cd "$(dirname "$0")/.."
+LUA_DIR=$PWD/scripts/bench
+source scripts/bench/db.sh
+source scripts/bench/wrk.sh
+source scripts/bench/results.sh
+
+SMOKE=0 PG_URL='' DURATION='' CONNECTIONS=32 THREADS=2 BUILD=1 OUT=''
+while (($#)); do
+    case $1 in
+        --smoke) SMOKE=1 ;;
+        --postgres) PG_URL=${2:?--postgres needs a URL}; shift ;;
+        --duration) DURATION=${2:?--duration needs seconds}; shift ;;
+        --connections) CONNECTIONS=${2:?--connections needs a number}; shift ;;
+        --threads) THREADS=${2:?--threads needs a number}; shift ;;
+        --skip-build) BUILD=0 ;;
+        --out) OUT=${2:?--out needs a file}; [[ $OUT == /* ]] || OUT=$ORIG_PWD/$OUT; shift ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+if ((SMOKE)); then
+    DURATION=${DURATION:-2}
+    RSS_TOKENS=1000 BIG_ROWS=1000 RSS_CAP_SECS=60 # BIG_ROWS: rows added in smoke mode
+else
+    DURATION=${DURATION:-10}
+    RSS_TOKENS=100000 BIG_ROWS=1000000 RSS_CAP_SECS=900 # BIG_ROWS: the tables' size in full mode
+fi
+FIRST_SEEN_POOL=$((DURATION * 20000)) # more than a 2-core machine can introspect in DURATION seconds
+USERS=4 ITEMS=100 PASSWORD=bench-horse-battery-1 RUN_TAG=b$$
+BASIC="Basic $(printf '%s' rs-id:rs-secret | base64)"
+FORM=application/x-www-form-urlencoded
+FAILED=0
+
+log() { echo "bench: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+# interruptible CMD...: runs CMD (a command or function) in the background and waits for it, so that a
+# SIGTERM/SIGINT is acted on at once (bash defers traps until a foreground command ends).
+interruptible() {
+    "$@" &
+    wait "$!"
+}
+
+# --- tools and binaries -------------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+    log "installing wrk from Debian's packages"
+    apt-get update -qq >&2 && apt-get install -y -qq wrk >&2 || die "could not install wrk"
+fi
+if ((BUILD)); then
+    cargo build --release --locked --bin auth-server --bin resource-server
+fi
+for bin in auth-server resource-server; do
+    [[ -x target/release/$bin ]] || die "target/release/$bin is missing (run without --skip-build)"
+done
+
+# --- clean-up: servers, background load, databases, temp files ---------------------------------------------
+TMP=$(mktemp -d -t auth-bench.XXXXXX)
+PIDS=() PG_DBS=()
+cleanup() {
+    local status=$? pid
+    trap - EXIT
+    set +e
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do
+        for _ in {1..50}; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null
+    done
+    for db in "${PG_DBS[@]}"; do pg_drop "$db"; done
+    rm -rf "$TMP"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- databases -------------------------------------------------------------------------------------------------
+if [[ -n $PG_URL ]]; then
+    BACKEND=postgres
+    for role in auth rs; do
+        name=bench_${role}_${RUN_TAG}_$RANDOM
+        pg_create "$name"
+        PG_DBS+=("$name")
+        printf -v "${role^^}_DB" '%s' "$(pg_url_for "$name")"
+    done
+    DB_LABEL="PostgreSQL $(sql "$PG_URL" 'SHOW server_version' | cut -d' ' -f1) (fresh databases ${PG_DBS[*]})"
+    AUTH_DB_URL=$AUTH_DB RS_DB_URL=$RS_DB
+else
+    BACKEND=sqlite
+    AUTH_DB=$TMP/auth.sqlite3 RS_DB=$TMP/rs.sqlite3
+    AUTH_DB_URL=sqlite://$AUTH_DB RS_DB_URL=sqlite://$RS_DB
+    DB_LABEL="SQLite $(sqlite3 --version | cut -d' ' -f1) (fresh files)"
+fi
+log "database: $DB_LABEL"
+
+# --- servers ---------------------------------------------------------------------------------------------------
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+AUTH_PORT=$(free_port)
+RS_PORT=$(free_port)
+while [[ $RS_PORT == "$AUTH_PORT" ]]; do RS_PORT=$(free_port); done
+AUTH_URL=http://127.0.0.1:$AUTH_PORT RS_URL=http://127.0.0.1:$RS_PORT
+
+env RUST_LOG=warn AUTH_SERVER__HTTP__HOST=127.0.0.1 AUTH_SERVER__HTTP__PORT="$AUTH_PORT" \
+    AUTH_SERVER__DATABASE__URL="$AUTH_DB_URL" AUTH_SERVER__SECURITY__BCRYPT_COST=12 \
+    AUTH_SERVER__JANITOR__INTERVAL_SECS=0 \
+    AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_ID=rs-id AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET=rs-secret \
+    AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES=password,refresh_token,client_credentials \
+    AUTH_SERVER__CLIENTS__TUTORIAL__SCOPES=read,write,introspection \
+    target/release/auth-server >"$TMP/auth.log" 2>&1 &
+AUTH_PID=$!
+PIDS+=("$AUTH_PID")
+# The long stale grace only keeps every cached token in memory for the RSS measurement; freshness (the
+# TTL, 5 s) is the default, so "cached" scenarios still re-introspect as in production.
+env RUST_LOG=warn RESOURCE_SERVER__HTTP__HOST=127.0.0.1 RESOURCE_SERVER__HTTP__PORT="$RS_PORT" \
+    RESOURCE_SERVER__DATABASE__URL="$RS_DB_URL" RESOURCE_SERVER__AUTH__BASE_URL="$AUTH_URL" \
+    RESOURCE_SERVER__AUTH__CLIENT_ID=rs-id RESOURCE_SERVER__AUTH__CLIENT_SECRET=rs-secret \
+    RESOURCE_SERVER__CACHE__STALE_GRACE_SECS=3600 \
+    target/release/resource-server >"$TMP/rs.log" 2>&1 &
+RS_PID=$!
+PIDS+=("$RS_PID")
+
+# alive: both servers still run (else show the dead one's log and stop).
+alive() {
+    kill -0 "$AUTH_PID" 2>/dev/null || { tail -20 "$TMP/auth.log" >&2; die "auth-server exited"; }
+    kill -0 "$RS_PID" 2>/dev/null || { tail -20 "$TMP/rs.log" >&2; die "resource-server exited"; }
+}
+wait_ready() { # URL: answers 2xx within 60 s
+    for _ in {1..300}; do
+        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        alive
+        sleep 0.2
+    done
+    die "$1 not ready after 60 s"
+}
+wait_ready "$AUTH_URL/health/live"
+wait_ready "$RS_URL/health/ready"
+log "auth-server on $AUTH_URL (pid $AUTH_PID), resource-server on $RS_URL (pid $RS_PID)"
+
+# --- preparation over HTTP: users, a user token, items ----------------------------------------------------------
+json_field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+email() { echo "user$1.$RUN_TAG@example.com"; }
+signups=()
+for i in $(seq 1 "$USERS"); do
+    curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$(email "$i")\",\"password\":\"$PASSWORD\",\"password2\":\"$PASSWORD\"}" \
+        "$AUTH_URL/users/signup/" &
+    signups+=($!)
+done
+for pid in "${signups[@]}"; do wait "$pid" || die "a signup failed"; done
+password_form="grant_type=password&username=$(email 1 | sed 's/@/%40/')&password=$PASSWORD"
+USER_TOKEN=$(curl -fsS -H "Authorization: $BASIC" -d "$password_form" "$AUTH_URL/o/token/" | json_field access_token)
+BEARER="Bearer $USER_TOKEN"
+for i in $(seq 1 "$ITEMS"); do
+    curl -fsS -H "Authorization: $BEARER" -H 'Content-Type: application/json' \
+        -d "{\"name\":\"prep-$RUN_TAG-$i\",\"description\":\"prepared over HTTP\",\"price\":\"1.00\"}" \
+        "$RS_URL/items/"
+    echo
+done >"$TMP/items.json"
+ITEM_ID=$(head -1 "$TMP/items.json" | json_field id)
+curl -fsS -o /dev/null -H "Authorization: $BEARER" "$RS_URL/items/$ITEM_ID/"
+curl -fsS -H "Authorization: $BASIC" -d "token=$USER_TOKEN" "$AUTH_URL/o/introspect/" | grep -q '"active":true' ||
+    die "the user token does not introspect as active"
+CLIENT_PK=$(sql "$AUTH_DB" "SELECT id FROM clients WHERE client_id = 'rs-id'")
+mapfile -t USER_IDS < <(sql "$AUTH_DB" "SELECT id FROM users ORDER BY id")
+RS_USER_ID=$(sql "$RS_DB" "SELECT id FROM users WHERE email = '$(email 1)'")
+RSS_BASELINE_KB=$(awk '/^VmRSS:/ { print $2 }' "/proc/$RS_PID/status")
+log "prepared ${#USER_IDS[@]} users, $ITEMS items, one user token; resource-server VmRSS ${RSS_BASELINE_KB} kB"
+
+# seed_tokens NAME COUNT: mints COUNT user tokens into $TMP/NAME.tokens and inserts their digests as access
+# tokens of rs-id (bcrypt makes the password grant ~4/s/core, so issuing them over HTTP is no option).
+seed_tokens() {
+    python3 scripts/bench/mint_tokens.py "$2" "$TMP/$1.tokens" "$TMP/$1.csv" "${USER_IDS[@]}"
+    load_token_hashes "$AUTH_DB" "$TMP/$1.csv" "$CLIENT_PK" "$(date +%s)"
+}
+
+# --- scenario helpers -------------------------------------------------------------------------------------------
+# measured NAME: reads NAME's wrk numbers; a run without one successful request means something is broken.
+measured() {
+    wrk_numbers "$1"
+    alive
+    if ((W_requests - W_non2xx <= 0)); then
+        log "ERROR: $1 had no successful request (requests $W_requests, non-2xx $W_non2xx):"
+        cat "$TMP/$1.wrk" >&2
+        FAILED=1
+    fi
+}
+# against_ceiling NAME CEILING MIN_RATIO [P99_MAX_MS [NOTE]]: records NAME with its ratio to CEILING.
+against_ceiling() {
+    local r target condition
+    r=$(ratio "$W_ok_rps" "$2")
+    target="ratio>=$3" condition="\"$r\" != \"-\" && $r >= $3"
+    if [[ -n ${4:-} ]]; then target+=", p99<${4}ms" condition+=" && $W_p99 < $4"; fi
+    result "$1" "$r" "$target" "$(holds "$condition")" "${5:-}"
+}
+# Request descriptions for static.lua.
+rs_get=(BENCH_AUTHORIZATION="$BEARER")
+introspect=(BENCH_METHOD=POST BENCH_CONTENT_TYPE="$FORM" BENCH_AUTHORIZATION="$BASIC" BENCH_BODY="token=$USER_TOKEN")
+token_cc=(BENCH_METHOD=POST BENCH_CONTENT_TYPE="$FORM" BENCH_AUTHORIZATION="$BASIC" BENCH_BODY=grant_type=client_credentials)
+token_password=(BENCH_METHOD=POST BENCH_CONTENT_TYPE="$FORM" BENCH_AUTHORIZATION="$BASIC" BENCH_BODY="$password_form")
+
+# --- ceilings ---------------------------------------------------------------------------------------------------
+log "measuring: ${DURATION}s per scenario, $CONNECTIONS connections, $THREADS threads"
+run_wrk ceiling_rs "$DURATION" "$RS_URL/health/live" static.lua
+measured ceiling_rs
+CEIL_RS=$W_ok_rps
+result ceiling_rs 1.00 - - "resource-server GET /health/live"
+run_wrk ceiling_as "$DURATION" "$AUTH_URL/health/live" static.lua
+measured ceiling_as
+CEIL_AS=$W_ok_rps
+result ceiling_as 1.00 - - "auth-server GET /health/live"
+
+# --- scenarios (small database) ---------------------------------------------------------------------------------
+run_wrk rs_get_item "$DURATION" "$RS_URL/items/$ITEM_ID/" static.lua "${rs_get[@]}"
+measured rs_get_item
+SMALL_GET=$W_ok_rps
+against_ceiling rs_get_item "$CEIL_RS" 0.40 5 "one cached user token"
+
+run_wrk rs_list_items "$DURATION" "$RS_URL/items/" static.lua "${rs_get[@]}"
+measured rs_list_items
+against_ceiling rs_list_items "$CEIL_RS" 0.10 "" "100 items per page, cached token"
+
+run_wrk as_introspect "$DURATION" "$AUTH_URL/o/introspect/" static.lua "${introspect[@]}"
+measured as_introspect
+SMALL_INTROSPECT=$W_ok_rps SMALL_INTROSPECT_P99=$W_p99
+against_ceiling as_introspect "$CEIL_AS" 0.25 5 "client Basic auth, active user token"
+
+run_wrk as_token_cc "$DURATION" "$AUTH_URL/o/token/" static.lua "${token_cc[@]}"
+measured as_token_cc
+against_ceiling as_token_cc "$CEIL_AS" 0.10 "" "grant_type=client_credentials"
+
+# drain_bcrypt: waits until the password logins still queued for bcrypt (closed connections do not cancel
+# them) are done, so they do not eat the CPU of the next scenario: one more login waits behind them all.
+drain_bcrypt() {
+    for _ in {1..60}; do
+        interruptible curl -sS -o /dev/null -w '%{http_code}' --max-time 120 -H "Authorization: $BASIC" \
+            -d "$password_form" "$AUTH_URL/o/token/" >"$TMP/drain.status" || true
+        [[ $(<"$TMP/drain.status") == 200 ]] && return 0
+        sleep 1 # 503: the queue is still full
+    done
+    die "the auth server's bcrypt queue did not drain"
+}
+
+# The password grant is bcrypt-bound by design: compare it with bcrypt alone at the same cost, same machine.
+bcrypt_python() {
+    local venv=${BENCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/auth-server-bench/venv}
+    if "$venv/bin/python" -c 'import bcrypt' 2>/dev/null; then echo "$venv/bin/python"; return; fi
+    log "installing pyca bcrypt from PyPI into $venv (kept for later runs)"
+    if python3 -m venv "$venv" >&2 && "$venv/bin/pip" install -q bcrypt >&2; then echo "$venv/bin/python"; return; fi
+    if python3 -c 'import bcrypt' 2>/dev/null; then echo python3; return; fi
+    return 1
+}
+BCRYPT_RATE='' BCRYPT_HOW="no python bcrypt available"
+if python=$(bcrypt_python) && interruptible "$python" scripts/bench/bcrypt_rate.py 12 \
+    "$((DURATION < 3 ? 3 : DURATION))" "$(nproc)" >"$TMP/bcrypt.rate"; then
+    read -r _ BCRYPT_RATE version <"$TMP/bcrypt.rate"
+    BCRYPT_HOW="pyca bcrypt $version checkpw, cost 12, $(nproc) processes"
+    log "bcrypt-only: $BCRYPT_RATE verifies/s ($BCRYPT_HOW)"
+fi
+run_wrk as_token_password "$DURATION" "$AUTH_URL/o/token/" static.lua "${token_password[@]}"
+measured as_token_password
+drain_bcrypt
+if [[ -n $BCRYPT_RATE ]]; then
+    vs=$(ratio "$W_ok_rps" "$BCRYPT_RATE")
+    result as_token_password "$(ratio "$W_ok_rps" "$CEIL_AS")" ">=0.90 of bcrypt-only" "$(holds "$vs >= 0.90")" \
+        "$vs of bcrypt-only $BCRYPT_RATE/s ($BCRYPT_HOW)"
+else
+    result as_token_password "$(ratio "$W_ok_rps" "$CEIL_AS")" ">=0.90 of bcrypt-only" n/a "$BCRYPT_HOW"
+fi
+
+run_wrk rs_create_item "$DURATION" "$RS_URL/items/" create_item.lua "${rs_get[@]}" BENCH_RUN_TAG="$RUN_TAG"
+measured rs_create_item
+against_ceiling rs_create_item "$CEIL_RS" 0.05 "" "unique names per request"
+
+# Introspection while another wrk floods the password grant (started 1 s earlier, ends 1 s later).
+(run_wrk password_flood "$((DURATION + 2))" "$AUTH_URL/o/token/" static.lua "${token_password[@]}") &
+flood=$!
+PIDS+=("$flood")
+sleep 1
+run_wrk as_introspect_under_password_flood "$DURATION" "$AUTH_URL/o/introspect/" static.lua "${introspect[@]}"
+wait "$flood" || die "the password flood failed"
+drain_bcrypt
+measured password_flood
+flood_note="password flood $W_ok_rps/s ok, $W_non2xx non-2xx"
+measured as_introspect_under_password_flood
+vs=$(ratio "$W_ok_rps" "$SMALL_INTROSPECT")
+result as_introspect_under_password_flood "$(ratio "$W_ok_rps" "$CEIL_AS")" ">=0.30 of solo introspect, p99<50ms" \
+    "$(holds "$vs >= 0.30 && $W_p99 < 50")" "$vs of solo introspect; $flood_note"
+
+# First sightings last: their pool of seeded tokens would otherwise make the small database bigger.
+log "seeding $FIRST_SEEN_POOL never-seen user tokens in SQL"
+interruptible seed_tokens first_seen "$FIRST_SEEN_POOL"
+run_wrk rs_first_seen "$DURATION" "$RS_URL/items/$ITEM_ID/" token_pool.lua BENCH_TOKENS="$TMP/first_seen.tokens"
+measured rs_first_seen
+note="${W_used:?} distinct tokens used of $FIRST_SEEN_POOL seeded in SQL (not issued over HTTP)"
+((W_used >= FIRST_SEEN_POOL)) && note+="; pool used up after ${W_secs}s"
+against_ceiling rs_first_seen "$CEIL_RS" 0.05 "" "$note"
+
+# --- memory with many cached tokens -----------------------------------------------------------------------------
+log "seeding $RSS_TOKENS tokens and sending each once to the resource-server"
+interruptible seed_tokens rss "$RSS_TOKENS"
+run_wrk rs_rss_cached_tokens "$RSS_CAP_SECS" "$RS_URL/items/$ITEM_ID/" token_pool.lua \
+    BENCH_TOKENS="$TMP/rss.tokens" BENCH_DRAIN_SECS=2
+measured rs_rss_cached_tokens
+sleep 1
+rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$RS_PID/status")
+rss_mb=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+if ((W_used < RSS_TOKENS || W_non2xx > 0 || ${W_socket_errors:?} > 0)); then
+    log "ERROR: of $RSS_TOKENS tokens $W_used were sent, with $W_non2xx non-2xx and $W_socket_errors socket errors"
+    FAILED=1
+fi
+W_rps=- W_p50=- W_p99=- # the warm-up's own speed is not the point (it ends with 2 s of repeats)
+result rs_rss_cached_tokens - "VmRSS<150MB" "$(holds "$rss_mb < 150")" \
+    "VmRSS $rss_mb MB after $W_used distinct tokens, all answered 2xx (before any scenario: $((RSS_BASELINE_KB / 1024)) MB; cache max_entries 100000)"
+
+# --- the same scenarios on a big database -----------------------------------------------------------------------
+items_now=$(sql "$RS_DB" "SELECT count(*) FROM items")
+tokens_now=$(sql "$AUTH_DB" "SELECT count(*) FROM access_tokens")
+if ((SMOKE)); then add_items=$BIG_ROWS add_tokens=$BIG_ROWS; else
+    add_items=$((BIG_ROWS > items_now ? BIG_ROWS - items_now : 0))
+    add_tokens=$((BIG_ROWS > tokens_now ? BIG_ROWS - tokens_now : 0))
+fi
+log "seeding $add_items items and $add_tokens tokens in SQL"
+interruptible seed_filler_items "$RS_DB" "$add_items" "$RS_USER_ID" "$(date +%s)"
+interruptible seed_filler_tokens "$AUTH_DB" "$add_tokens" "$CLIENT_PK" "${USER_IDS[0]}" "$(date +%s)"
+big="$((items_now + add_items)) items, $((tokens_now + add_tokens)) tokens"
+
+run_wrk rs_get_item_big_db "$DURATION" "$RS_URL/items/$ITEM_ID/" static.lua "${rs_get[@]}"
+measured rs_get_item_big_db
+vs=$(ratio "$W_ok_rps" "$SMALL_GET")
+result rs_get_item_big_db "$(ratio "$W_ok_rps" "$CEIL_RS")" "within 25% of small db" "$(holds "$vs >= 0.75")" \
+    "$vs of small db; $big"
+run_wrk as_introspect_big_db "$DURATION" "$AUTH_URL/o/introspect/" static.lua "${introspect[@]}"
+measured as_introspect_big_db
+vs=$(ratio "$W_ok_rps" "$SMALL_INTROSPECT")
+result as_introspect_big_db "$(ratio "$W_ok_rps" "$CEIL_AS")" "within 25% of small db" "$(holds "$vs >= 0.75")" \
+    "$vs of small db (p99 there ${SMALL_INTROSPECT_P99} ms); $big"
+
+# --- report -----------------------------------------------------------------------------------------------------
+echo
+echo "database: $DB_LABEL; wrk $THREADS threads, $CONNECTIONS connections, ${DURATION}s; ratio = 2xx req/s / ceiling"
+print_table
+[[ -z $OUT ]] || { write_markdown "$OUT"; log "wrote $OUT"; }
+echo "bench: $SCENARIOS_RUN scenarios run"
+exit "$FAILED"
