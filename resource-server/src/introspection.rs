@@ -144,7 +144,7 @@ impl TokenValidator {
             (Some(subject), Some(email)) => {
                 let now = chrono::Utc::now().timestamp();
                 let stored = email.clone();
-                let id = db::run(&self.pool, move |c| Ok(db::users::upsert(c, &subject, &stored, now)?)).await?;
+                let id = db::write(&self.pool, move |c| Ok(db::users::upsert(c, &subject, &stored, now)?)).await?;
                 Some(LocalUser { id, email })
             }
             (None, None) => None,

@@ -103,7 +103,7 @@ pub async fn get(state: &AppState, id: i64) -> Result<Item, Error> {
 pub async fn create(state: &AppState, owner: &LocalUser, input: ItemInput) -> Result<Item, Error> {
     let values = validate(&input, None)?;
     let owner = owner.clone();
-    db::run(&state.pool, move |c| match items::insert(c, owner.id, &values, now())? {
+    db::write(&state.pool, move |c| match items::insert(c, owner.id, &values, now())? {
         Ok(id) => Ok(Item {
             id,
             name: values.name,
@@ -119,7 +119,7 @@ pub async fn create(state: &AppState, owner: &LocalUser, input: ItemInput) -> Re
 /// PUT (`partial == false`) or PATCH. DRF's order: 404, then 403 for a non-owner, then 400.
 pub async fn update(state: &AppState, owner: &LocalUser, id: i64, input: ItemInput, partial: bool) -> Result<Item, Error> {
     let owner_id = owner.id;
-    db::run(&state.pool, move |c| {
+    db::write(&state.pool, move |c| {
         let current = items::find(c, id)?.ok_or(Error::NotFound)?;
         if current.user_id != owner_id {
             return Err(Error::NotOwner);
@@ -142,7 +142,7 @@ pub async fn update(state: &AppState, owner: &LocalUser, id: i64, input: ItemInp
 
 pub async fn delete(state: &AppState, owner: &LocalUser, id: i64) -> Result<(), Error> {
     let owner_id = owner.id;
-    db::run(&state.pool, move |c| {
+    db::write(&state.pool, move |c| {
         if items::delete(c, id, owner_id)? {
             return Ok(());
         }

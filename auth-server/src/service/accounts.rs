@@ -54,7 +54,7 @@ pub async fn signup(state: &AppState, request: SignupRequest) -> Result<SignupRe
     let hash = state.hasher.hash(password.to_owned()).await?;
     let subject = uuid::Uuid::new_v4().to_string();
     let stored = email.clone();
-    let inserted = db::run(&state.pool, move |c| {
+    let inserted = db::write(&state.pool, move |c| {
         let at = now();
         let user = users::NewUser {
             subject: &subject,
@@ -108,7 +108,7 @@ pub async fn change_password(state: &AppState, bearer: Option<String>, request: 
         return Err(FieldErrors::single("old_password", WRONG_PASSWORD).into());
     }
     let new_hash = state.hasher.hash(password.to_owned()).await?;
-    db::run(&state.pool, move |c| {
+    db::write(&state.pool, move |c| {
         write_transaction(c, |c| -> Result<(), Error> {
             let at = now();
             users::set_password_hash(c, user.id, &new_hash, at)?;

@@ -82,7 +82,7 @@ async fn password_grant(state: &AppState, client: Client, request: TokenRequest)
 
     let policy = state.policy.clone();
     let with_refresh = client.may_use_grant(REFRESH_TOKEN);
-    db::run(&state.pool, move |c| {
+    db::write(&state.pool, move |c| {
         let family = uuid::Uuid::new_v4().to_string();
         let grant = Grant {
             client_pk: client.pk,
@@ -101,7 +101,7 @@ async fn client_credentials_grant(state: &AppState, client: Client, request: Tok
     }
     let scope = grant_scopes(request.scope.as_deref(), &client.scopes, &state.policy.default_scopes, false)?;
     let policy = state.policy.clone();
-    db::run(&state.pool, move |c| {
+    db::write(&state.pool, move |c| {
         let grant = Grant { client_pk: client.pk, user_id: None, scope: &scope.to_string(), refresh_family: None };
         issue(c, &policy, &grant, now())
     })
@@ -123,7 +123,7 @@ async fn refresh_grant(state: &AppState, client: Client, request: TokenRequest) 
         None => None,
     };
     let policy = state.policy.clone();
-    let outcome = db::run(&state.pool, move |c| {
+    let outcome = db::write(&state.pool, move |c| {
         write_transaction(c, |c| -> Result<Result<TokenResponse, Refused>, Error> {
             let at = now();
             let retired = tokens::retire_refresh(c, &hash, client.pk, at)?;
@@ -166,7 +166,7 @@ async fn refresh_grant(state: &AppState, client: Client, request: TokenRequest) 
         Err(Refused::Invalid(why)) => Err(Error::oauth(ErrorCode::InvalidGrant, why)),
         Err(Refused::Reused(family)) => {
             log::warn!("refresh token reuse detected; revoking its token family");
-            db::run(&state.pool, move |c| Ok(write_transaction(c, |c| tokens::revoke_family(c, &family, now()))?)).await?;
+            db::write(&state.pool, move |c| Ok(write_transaction(c, |c| tokens::revoke_family(c, &family, now()))?)).await?;
             Err(Error::oauth(ErrorCode::InvalidGrant, "the refresh token was already used or revoked"))
         }
     }

@@ -12,7 +12,7 @@ pub async fn sweep(pool: &DbPool, batch: i64) -> Result<usize, crate::error::Err
     let mut total = 0;
     loop {
         let now = super::now();
-        let deleted = db::run(pool, move |c| {
+        let deleted = db::write(pool, move |c| {
             Ok(tokens::delete_dead_access_tokens(c, now, batch)? + tokens::delete_expired_refresh_tokens(c, now, batch)?)
         })
         .await?;

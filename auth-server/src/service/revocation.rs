@@ -21,7 +21,7 @@ pub async fn revoke(
     let client = state.clients.authenticate(&state.hasher, &credentials, row).await?;
     let hash = token_digest(&token);
     let refresh_first = hint.as_deref() == Some("refresh_token");
-    db::run(&state.pool, move |c| {
+    db::write(&state.pool, move |c| {
         write_transaction(c, |c| -> Result<(), Error> {
             let at = now();
             let revoke_refresh = |c: &mut _| -> Result<bool, Error> {

@@ -1,7 +1,5 @@
 use serde_json::Value;
 
-use crate::helpers::*;
-
 crate::on_both_backends! {
     async fn every_documented_operation_is_served(app) {
         let document: Value = app.get("/openapi.json").await.json().await.unwrap();

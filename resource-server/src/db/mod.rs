@@ -16,14 +16,33 @@ pub fn migrate(conn: &mut DbConn) -> Result<usize, DbError> {
     shared_core::db::run_migrations(conn, SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS)
 }
 
-/// Runs `work` with a pooled connection on the blocking pool, never on an async worker.
+/// Runs read-only `work` with a pooled connection on the blocking pool: the async workers never wait on
+/// the database. The connection goes back to the pool as soon as `work` returns.
 pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+{
+    on_blocking_pool(pool, false, work).await
+}
+
+/// Like [`run`] for `work` that writes: on SQLite it first queues on the process's writer lock.
+pub async fn write<T, F>(pool: &DbPool, work: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+{
+    on_blocking_pool(pool, true, work).await
+}
+
+async fn on_blocking_pool<T, F>(pool: &DbPool, writes: bool, work: F) -> Result<T, Error>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
 {
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
+        let _writer = if writes { pool.lock_writes() } else { None };
         let mut conn = pool.get().map_err(|e| Error::Unavailable(format!("no database connection: {e}").into()))?;
         work(&mut conn)
     })

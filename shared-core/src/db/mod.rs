@@ -4,6 +4,7 @@
 
 mod url;
 
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -22,8 +23,27 @@ pub enum DbConn {
     Postgres(PgConnection),
 }
 
-pub type DbPool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// The connection pool, plus (for SQLite) the process's writer lock. SQLite admits one writer at a time and
+/// makes the others sleep in its busy handler (1, 2, 5, 10 ms ...); queueing writers on an in-process mutex
+/// instead hands the lock over in microseconds. PostgreSQL needs no such lock.
+#[derive(Clone)]
+pub struct DbPool {
+    pool: r2d2::Pool<ConnectionManager>,
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+impl DbPool {
+    pub fn get(&self) -> Result<PooledConn, r2d2::Error> {
+        self.pool.get()
+    }
+
+    /// Held around every write on SQLite; `None` on PostgreSQL.
+    pub fn lock_writes(&self) -> Option<MutexGuard<'_, ()>> {
+        self.writer.as_ref().map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -112,6 +132,7 @@ impl r2d2::ManageConnection for ConnectionManager {
 /// Builds the pool. Creates the SQLite file's folder when missing; an unknown scheme is an error.
 pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, DbError> {
     let url = DatabaseUrl::parse(&settings.url)?;
+    let writer = matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
     if let DatabaseUrl::Sqlite(path) = &url {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(DbError::CreateFolder)?;
@@ -123,7 +144,7 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, DbError> {
         .test_on_check_out(false)
         .connection_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .build(ConnectionManager::new(url))?;
-    Ok(pool)
+    Ok(DbPool { pool, writer })
 }
 
 /// Applies the embedded migrations of the connection's backend; returns how many ran.
