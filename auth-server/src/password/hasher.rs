@@ -96,7 +96,11 @@ fn lower_priority() {
 fn lower_priority() {}
 
 fn run(job: Job) {
+    // A request that went away while queued (its client disconnected or timed out) is not worth a
+    // quarter-second of CPU: skip it so a flood drains as fast as its clients give up.
     match job {
+        Job::Hash { reply, .. } if reply.is_closed() => {}
+        Job::Verify { reply, .. } if reply.is_closed() => {}
         Job::Hash { password, cost, reply } => {
             let _ = reply.send(bcrypt::hash(password, cost));
         }
