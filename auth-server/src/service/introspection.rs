@@ -9,7 +9,7 @@ use super::client_auth::ClientCredentials;
 use super::now;
 use super::scopes::INTROSPECTION;
 use crate::db::tokens::AccessTokenView;
-use crate::db::{self, clients, tokens};
+use crate::db::{self, tokens};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -23,12 +23,10 @@ pub async fn introspect(state: &AppState, caller: Caller, token: String) -> Resu
     let target_hash = token_digest(&token);
     let view = match caller {
         Caller::Client(credentials) => {
-            // One trip to the database for the caller's row and the token.
+            // One statement for the caller's row and the token.
             let client_id = credentials.client_id.clone();
-            let (row, view) = db::run(&state.pool, move |c| {
-                Ok((clients::find_by_client_id(c, &client_id)?, tokens::find_access(c, &target_hash)?))
-            })
-            .await?;
+            let (row, view) =
+                db::run(&state.pool, move |c| Ok(tokens::find_caller_and_access(c, &client_id, &target_hash)?)).await?;
             let client = state.clients.authenticate(&state.hasher, &credentials, row).await?;
             if !client.scopes.contains(INTROSPECTION) {
                 return Err(Error::ClientForbidden("this client is not allowed to introspect tokens".into()));
