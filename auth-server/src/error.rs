@@ -64,10 +64,6 @@ impl Error {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::Internal(message.into())
     }
-
-    pub fn pool(error: r2d2::Error) -> Self {
-        Self::Unavailable(format!("no database connection available: {error}").into())
-    }
 }
 
 impl From<diesel::result::Error> for Error {
@@ -87,21 +83,23 @@ impl From<shared_core::body::BodyError> for Error {
     }
 }
 
+impl From<shared_core::db::BlockingError> for Error {
+    fn from(error: shared_core::db::BlockingError) -> Self {
+        match error {
+            shared_core::db::BlockingError::Pool(_) => Self::Unavailable(error.to_string().into()),
+            shared_core::db::BlockingError::Task(_) => Self::Internal(error.to_string()),
+        }
+    }
+}
+
 impl From<FieldErrors> for Error {
     fn from(errors: FieldErrors) -> Self {
         Self::Validation(errors)
     }
 }
 
-fn bearer_challenge(error: Option<&str>, scope: Option<&str>) -> HeaderValue {
-    let mut value = format!("Bearer realm=\"{REALM}\"");
-    if let Some(error) = error {
-        value.push_str(&format!(", error=\"{error}\""));
-    }
-    if let Some(scope) = scope {
-        value.push_str(&format!(", scope=\"{scope}\""));
-    }
-    HeaderValue::from_str(&value).expect("challenge is ASCII")
+fn bearer_challenge(error: Option<ErrorCode>, scope: Option<&str>) -> HeaderValue {
+    HeaderValue::from_str(&shared_core::oauth::bearer_challenge(REALM, error, scope)).expect("challenge is ASCII")
 }
 
 impl ResponseError for Error {
@@ -132,7 +130,7 @@ impl ResponseError for Error {
             Self::ClientForbidden(description) => ErrorBody::new(ErrorCode::UnauthorizedClient, description.clone()),
             Self::InvalidToken { token_sent } => {
                 if *token_sent {
-                    response.insert_header((header::WWW_AUTHENTICATE, bearer_challenge(Some("invalid_token"), None)));
+                    response.insert_header((header::WWW_AUTHENTICATE, bearer_challenge(Some(ErrorCode::InvalidToken), None)));
                     ErrorBody::new(ErrorCode::InvalidToken, "the access token is invalid, expired or revoked")
                 } else {
                     response.insert_header((header::WWW_AUTHENTICATE, bearer_challenge(None, None)));
@@ -142,7 +140,7 @@ impl ResponseError for Error {
             Self::InsufficientScope(scope) => {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,
-                    bearer_challenge(Some("insufficient_scope"), Some(scope)),
+                    bearer_challenge(Some(ErrorCode::InsufficientScope), Some(scope)),
                 ));
                 ErrorBody::new(ErrorCode::InsufficientScope, format!("the token lacks the \"{scope}\" scope"))
             }

@@ -61,21 +61,23 @@ impl From<shared_core::body::BodyError> for Error {
     }
 }
 
+impl From<shared_core::db::BlockingError> for Error {
+    fn from(error: shared_core::db::BlockingError) -> Self {
+        match error {
+            shared_core::db::BlockingError::Pool(_) => Self::Unavailable(error.to_string().into()),
+            shared_core::db::BlockingError::Task(_) => Self::Internal(error.to_string()),
+        }
+    }
+}
+
 impl From<FieldErrors> for Error {
     fn from(errors: FieldErrors) -> Self {
         Self::Validation(errors)
     }
 }
 
-fn challenge(error: Option<&str>, scope: Option<&str>) -> HeaderValue {
-    let mut value = format!("Bearer realm=\"{REALM}\"");
-    if let Some(error) = error {
-        value.push_str(&format!(", error=\"{error}\""));
-    }
-    if let Some(scope) = scope {
-        value.push_str(&format!(", scope=\"{scope}\""));
-    }
-    HeaderValue::from_str(&value).expect("challenge is ASCII")
+fn challenge(error: Option<ErrorCode>, scope: Option<&str>) -> HeaderValue {
+    HeaderValue::from_str(&shared_core::oauth::bearer_challenge(REALM, error, scope)).expect("challenge is ASCII")
 }
 
 impl ResponseError for Error {
@@ -98,7 +100,7 @@ impl ResponseError for Error {
         let body = match self {
             Self::Validation(errors) => return response.json(errors),
             Self::InvalidToken { token_sent: true } => {
-                response.insert_header((header::WWW_AUTHENTICATE, challenge(Some("invalid_token"), None)));
+                response.insert_header((header::WWW_AUTHENTICATE, challenge(Some(ErrorCode::InvalidToken), None)));
                 ErrorBody::new(ErrorCode::InvalidToken, "the access token is invalid, expired or revoked")
             }
             Self::InvalidToken { token_sent: false } => {
@@ -106,7 +108,7 @@ impl ResponseError for Error {
                 ErrorBody::new(ErrorCode::InvalidRequest, "authentication credentials were not provided")
             }
             Self::InsufficientScope(scope) => {
-                response.insert_header((header::WWW_AUTHENTICATE, challenge(Some("insufficient_scope"), Some(scope))));
+                response.insert_header((header::WWW_AUTHENTICATE, challenge(Some(ErrorCode::InsufficientScope), Some(scope))));
                 ErrorBody::new(ErrorCode::InsufficientScope, format!("the token lacks the \"{scope}\" scope"))
             }
             Self::UserRequired => ErrorBody::new(ErrorCode::InsufficientScope, "this endpoint needs a token issued to a user"),

@@ -103,6 +103,18 @@ impl ErrorBody {
     }
 }
 
+/// An RFC 6750 §3 `WWW-Authenticate` value: `Bearer realm="..."`, plus `error` and `scope` when given.
+pub fn bearer_challenge(realm: &str, error: Option<ErrorCode>, scope: Option<&str>) -> String {
+    let mut value = format!("Bearer realm=\"{realm}\"");
+    if let Some(error) = error {
+        value.push_str(&format!(", error=\"{error}\""));
+    }
+    if let Some(scope) = scope {
+        value.push_str(&format!(", scope=\"{scope}\""));
+    }
+    value
+}
+
 /// A set of scope tokens (RFC 6749 §3.3), kept sorted and without duplicates so that the same grant always
 /// prints the same `scope` string.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -216,6 +228,15 @@ mod tests {
         assert!(scope_string_contains("read write", "write"));
         assert!(!scope_string_contains("read writer", "write"));
         assert!(!scope_string_contains("", "read"));
+    }
+
+    #[test]
+    fn challenges_name_the_error_and_scope_only_when_given() {
+        assert_eq!(bearer_challenge("rs", None, None), "Bearer realm=\"rs\"");
+        assert_eq!(
+            bearer_challenge("rs", Some(ErrorCode::InsufficientScope), Some("write")),
+            "Bearer realm=\"rs\", error=\"insufficient_scope\", scope=\"write\""
+        );
     }
 
     #[test]

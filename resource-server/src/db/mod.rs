@@ -16,36 +16,18 @@ pub fn migrate(conn: &mut DbConn) -> Result<usize, DbError> {
     shared_core::db::run_migrations(conn, SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS)
 }
 
-/// Runs read-only `work` with a pooled connection on the blocking pool: the async workers never wait on
-/// the database. The connection goes back to the pool as soon as `work` returns.
-pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, Error>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
-{
-    on_blocking_pool(pool, false, work).await
+/// Read-only `work` on the blocking pool (see [`shared_core::db::run`]), with this server's error type.
+pub async fn run<T: Send + 'static>(
+    pool: &DbPool,
+    work: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    shared_core::db::run(pool, work).await
 }
 
-/// Like [`run`] for `work` that writes: on SQLite it first queues on the process's writer lock.
-pub async fn write<T, F>(pool: &DbPool, work: F) -> Result<T, Error>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
-{
-    on_blocking_pool(pool, true, work).await
-}
-
-async fn on_blocking_pool<T, F>(pool: &DbPool, writes: bool, work: F) -> Result<T, Error>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
-{
-    let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
-        let _writer = if writes { pool.lock_writes() } else { None };
-        let mut conn = pool.get().map_err(|e| Error::Unavailable(format!("no database connection: {e}").into()))?;
-        work(&mut conn)
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+/// `work` that writes (see [`shared_core::db::write`]), with this server's error type.
+pub async fn write<T: Send + 'static>(
+    pool: &DbPool,
+    work: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    shared_core::db::write(pool, work).await
 }

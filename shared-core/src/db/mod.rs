@@ -160,6 +160,52 @@ pub fn run_migrations(
     applied.map_err(|e| DbError::Migration(e.to_string()))
 }
 
+/// Why work could not run on the blocking pool; each server maps it into its own error type.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockingError {
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// Runs read-only `work` with a pooled connection on the blocking pool: the async workers never wait on
+/// the database. The connection goes back to the pool as soon as `work` returns.
+pub async fn run<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<BlockingError> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+{
+    on_blocking_pool(pool, false, work).await
+}
+
+/// Like [`run`] for `work` that writes: on SQLite it first queues on the process's writer lock.
+pub async fn write<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<BlockingError> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+{
+    on_blocking_pool(pool, true, work).await
+}
+
+async fn on_blocking_pool<T, E, F>(pool: &DbPool, writes: bool, work: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<BlockingError> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let _writer = if writes { pool.lock_writes() } else { None };
+        let mut conn = pool.get().map_err(BlockingError::from)?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| BlockingError::Task(e.to_string()))?
+}
+
 /// A trivial round trip, for readiness checks.
 pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
     match conn {
