@@ -6,18 +6,16 @@
 FROM rust:1-bookworm AS builder
 WORKDIR /src
 
-# Dependency layer: the manifests with stub sources, so that editing the code does not rebuild every crate.
+# Dependency layer: the manifests with stub sources (docker/cargo-stubs.sh), so that editing the code does not
+# rebuild every dependency. The stubs are removed again; the real sources replace them below.
 COPY Cargo.toml Cargo.lock ./
 COPY shared-core/Cargo.toml shared-core/
 COPY auth-server/Cargo.toml auth-server/
 COPY resource-server/Cargo.toml resource-server/
-RUN for crate in shared-core auth-server resource-server; do \
-        mkdir -p "$crate/src" && echo '' > "$crate/src/lib.rs"; \
-    done \
-    && echo 'fn main() {}' > auth-server/src/main.rs \
-    && echo 'fn main() {}' > resource-server/src/main.rs \
+COPY docker/cargo-stubs.sh docker/
+RUN sh docker/cargo-stubs.sh shared-core auth-server resource-server > stubs.txt \
     && cargo build --release --locked --bin auth-server --bin resource-server \
-    && rm -rf shared-core/src auth-server/src resource-server/src
+    && xargs rm -f < stubs.txt && rm stubs.txt
 
 # The real sources. Touch them so cargo sees them as newer than the stub build above.
 COPY shared-core shared-core

@@ -33,8 +33,7 @@ print(value)' "$1"
 # pretty: JSON pretty-printed, anything else as it is.
 pretty() {
     if [[ ! -s $1 ]]; then echo "    (empty body)"; return; fi
-    python3 -m json.tool "$1" 2>/dev/null | sed 's/^/    /' || sed 's/^/    /' "$1"
-    echo
+    python3 -m json.tool "$1" 2>/dev/null | sed 's/^/    /' || { sed 's/^/    /' "$1"; echo; }
 }
 
 # call METHOD URL [curl args...]: one request; sets STATUS, BODY and leaves the headers in $tmp/headers.

@@ -185,6 +185,9 @@ def local_env(compose, name, ports, renames, sqlite_dir):
                     out[key] = f"sqlite://{Path(sqlite_dir).resolve()}/{db}.sqlite3"
                     continue
                 url = url._replace(path="/" + renames.get(db, db))
+            if not target and (url.hostname in services or url.hostname == "localhost"):
+                # Left alone it would be looked up or reached off this machine: refuse instead.
+                sys.exit(f"{name}: {key}={value}: no compose service answers on {url.hostname}:{url.port}")
             if target:
                 userinfo = url.netloc.rpartition("@")[0]
                 url = url._replace(netloc=(userinfo + "@" if userinfo else "") + ":".join(target))

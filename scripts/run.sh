@@ -54,7 +54,7 @@ pids+=($!)
 # Bounded wait for readiness; a server that exits early fails at once instead of after the timeout.
 wait_ready() { # NAME URL PID
     local deadline=$((SECONDS + READY_TIMEOUT))
-    until curl -fsS -o /dev/null "$2"; do
+    until curl -fs -o /dev/null "$2"; do
         if ! kill -0 "$3" 2>/dev/null; then
             echo "ERROR: $1 exited during start-up (see its log above)" >&2
             exit 1
