@@ -5,8 +5,6 @@ use diesel::prelude::*;
 use shared_core::db::DbConn;
 use shared_core::db_run;
 
-use diesel::sql_types::{BigInt, Nullable, Text};
-
 use super::clients::ClientRow;
 use super::schema::{access_tokens, clients, refresh_tokens, users};
 
@@ -229,101 +227,53 @@ pub fn delete_expired_refresh_tokens(conn: &mut DbConn, now: i64, batch: i64) ->
     db_run!(conn, c => diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(&ids))).execute(c))
 }
 
-/// The caller's client row and the introspected token, in one statement: introspection is the hottest
-/// path of the auth server and on PostgreSQL each statement is a network round trip.
-#[derive(QueryableByName)]
-struct CallerAndTokenRow {
-    #[diesel(sql_type = BigInt)]
-    caller_pk: i64,
-    #[diesel(sql_type = Text)]
-    caller_client_id: String,
-    #[diesel(sql_type = Text)]
-    caller_name: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    caller_secret_hash: Option<String>,
-    #[diesel(sql_type = Text)]
-    caller_grant_types: String,
-    #[diesel(sql_type = Text)]
-    caller_scopes: String,
-    #[diesel(sql_type = BigInt)]
-    caller_created_at: i64,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    token_id: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    user_id: Option<i64>,
-    #[diesel(sql_type = Nullable<Text>)]
-    scope: Option<String>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    issued_at: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    expires_at: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    revoked_at: Option<i64>,
-    #[diesel(sql_type = Nullable<Text>)]
-    token_client_id: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    username: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    subject: Option<String>,
-}
-
-const CALLER_AND_TOKEN_SQL: &str = "\
-SELECT caller.id AS caller_pk, caller.client_id AS caller_client_id, caller.name AS caller_name, \
-       caller.secret_hash AS caller_secret_hash, caller.grant_types AS caller_grant_types, \
-       caller.scopes AS caller_scopes, caller.created_at AS caller_created_at, \
-       t.id AS token_id, t.user_id, t.scope, t.issued_at, t.expires_at, t.revoked_at, \
-       owner.client_id AS token_client_id, u.email AS username, u.subject \
-FROM clients caller \
-LEFT JOIN access_tokens t ON t.token_hash = $2 \
-LEFT JOIN clients owner ON owner.id = t.client_id \
-LEFT JOIN users u ON u.id = t.user_id \
-WHERE caller.client_id = $1";
-
-/// SQLite spells numbered parameters `?1`, PostgreSQL `$1`.
-static SQLITE_CALLER_AND_TOKEN_SQL: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| CALLER_AND_TOKEN_SQL.replace("$2", "?2").replace("$1", "?1"));
-
-/// `(caller, token)`; `(None, None)` when the caller is unknown (the token is then irrelevant).
+/// The caller's client row and the introspected token in one statement (a prepared, cached query):
+/// introspection is the auth server's hottest path, and on PostgreSQL every statement is a round trip.
+/// `(None, None)` when the caller is unknown (the token is then irrelevant).
 pub fn find_caller_and_access(
     conn: &mut DbConn,
     caller_client_id: &str,
     token_hash: &str,
 ) -> QueryResult<(Option<ClientRow>, Option<AccessTokenView>)> {
-    let row: Option<CallerAndTokenRow> = match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(SQLITE_CALLER_AND_TOKEN_SQL.as_str())
-            .bind::<Text, _>(caller_client_id)
-            .bind::<Text, _>(token_hash)
-            .get_result(c)
-            .optional()?,
-        DbConn::Postgres(c) => diesel::sql_query(CALLER_AND_TOKEN_SQL)
-            .bind::<Text, _>(caller_client_id)
-            .bind::<Text, _>(token_hash)
-            .get_result(c)
-            .optional()?,
-    };
-    let Some(row) = row else { return Ok((None, None)) };
-    let token = match (row.token_id, row.scope, row.issued_at, row.expires_at, row.token_client_id) {
-        (Some(id), Some(scope), Some(issued_at), Some(expires_at), Some(client_id)) => Some(AccessTokenView {
-            id,
-            user_id: row.user_id,
-            scope,
-            issued_at,
-            expires_at,
-            revoked_at: row.revoked_at,
-            client_id,
-            username: row.username,
-            subject: row.subject,
-        }),
+    let owner = diesel::alias!(clients as owner);
+    type TokenColumns = (
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<(ClientRow, TokenColumns)> = db_run!(conn, c => clients::table
+        .left_join(access_tokens::table.on(access_tokens::token_hash.eq(token_hash.to_owned())))
+        .left_join(owner.on(owner.field(clients::id).eq(access_tokens::client_id)))
+        .left_join(users::table.on(users::id.nullable().eq(access_tokens::user_id)))
+        .filter(clients::client_id.eq(caller_client_id))
+        .select((
+            ClientRow::as_select(),
+            (
+                access_tokens::id.nullable(),
+                access_tokens::user_id.nullable(),
+                access_tokens::scope.nullable(),
+                access_tokens::issued_at.nullable(),
+                access_tokens::expires_at.nullable(),
+                access_tokens::revoked_at.nullable(),
+                owner.field(clients::client_id).nullable(),
+                users::email.nullable(),
+                users::subject.nullable(),
+            ),
+        ))
+        .first(c)
+        .optional())?;
+    let Some((caller, t)) = row else { return Ok((None, None)) };
+    let token = match t {
+        (Some(id), user_id, Some(scope), Some(issued_at), Some(expires_at), revoked_at, Some(client_id), username, subject) => {
+            Some(AccessTokenView { id, user_id, scope, issued_at, expires_at, revoked_at, client_id, username, subject })
+        }
         _ => None,
-    };
-    let caller = ClientRow {
-        id: row.caller_pk,
-        client_id: row.caller_client_id,
-        name: row.caller_name,
-        secret_hash: row.caller_secret_hash,
-        grant_types: row.caller_grant_types,
-        scopes: row.caller_scopes,
-        created_at: row.caller_created_at,
     };
     Ok((Some(caller), token))
 }
