@@ -32,6 +32,10 @@ pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 pub struct DbPool {
     pool: r2d2::Pool<ConnectionManager>,
     writer: Option<Arc<Mutex<()>>>,
+    /// One permit per pooled connection, handed out first come, first served. Requests queue here, on the
+    /// async side, rather than as blocked threads racing on r2d2's condition variable, which is not fair
+    /// and lets an unlucky request wait for seconds under load.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl DbPool {
@@ -144,7 +148,8 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, DbError> {
         .test_on_check_out(false)
         .connection_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .build(ConnectionManager::new(url))?;
-    Ok(DbPool { pool, writer })
+    let permits = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
+    Ok(DbPool { pool, writer, permits })
 }
 
 /// Applies the embedded migrations of the connection's backend; returns how many ran.
@@ -196,8 +201,10 @@ where
     E: From<BlockingError> + Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
+    let permit = pool.permits.clone().acquire_owned().await.map_err(|e| BlockingError::Task(e.to_string()))?;
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let _writer = if writes { pool.lock_writes() } else { None };
         let mut conn = pool.get().map_err(BlockingError::from)?;
         work(&mut conn)
