@@ -19,7 +19,8 @@ pub struct ClientRow {
 }
 
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = clients)]
+// Fixed INSERT text, so diesel caches it as a prepared statement (see `tokens::NewAccessToken`).
+#[diesel(table_name = clients, treat_none_as_default_value = false)]
 pub struct NewClient<'a> {
     pub client_id: &'a str,
     pub name: &'a str,

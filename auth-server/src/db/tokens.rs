@@ -9,7 +9,9 @@ use super::clients::ClientRow;
 use super::schema::{access_tokens, clients, refresh_tokens, users};
 
 #[derive(Insertable)]
-#[diesel(table_name = access_tokens)]
+// Every field bound (None as NULL, never DEFAULT) so the INSERT's text is fixed and diesel caches it as a
+// prepared statement; with DEFAULT it is re-parsed and re-planned on every call.
+#[diesel(table_name = access_tokens, treat_none_as_default_value = false)]
 pub struct NewAccessToken<'a> {
     pub token_hash: &'a str,
     pub client_id: i64,
@@ -21,7 +23,8 @@ pub struct NewAccessToken<'a> {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = refresh_tokens)]
+// Fixed INSERT text, so diesel caches it as a prepared statement (see `NewAccessToken`).
+#[diesel(table_name = refresh_tokens, treat_none_as_default_value = false)]
 pub struct NewRefreshToken<'a> {
     pub token_hash: &'a str,
     pub client_id: i64,

@@ -16,7 +16,8 @@ pub struct User {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = users)]
+// Fixed INSERT text, so diesel caches it as a prepared statement (see `tokens::NewAccessToken`).
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct NewUser<'a> {
     pub subject: &'a str,
     pub email: &'a str,
