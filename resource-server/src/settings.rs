@@ -17,7 +17,7 @@ workers = 0
 
 [database]
 url = "sqlite://data/resource-server.sqlite3"
-pool_size = 8
+pool_size = 0 # 0: two per CPU
 acquire_timeout_ms = 5000
 
 [auth]
