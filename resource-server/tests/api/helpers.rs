@@ -2,6 +2,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
@@ -66,9 +67,20 @@ impl AuthServer {
         self.metrics.introspections.load(Ordering::SeqCst)
     }
 
-    /// Stops it and waits until the port is closed.
+    /// Stops it and waits until it answers nothing more, not even on a connection kept alive from before.
+    /// A forced stop returns before the worker has dropped its connections, so the resource server's pooled
+    /// connection could still be answered for a moment; a probe connection on the same (single) worker shows
+    /// when that moment is over.
     pub async fn stop(&self) {
+        let probe = Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+        let live = format!("{}/health/live", self.address);
+        assert!(probe.get(&live).send().await.is_ok(), "the auth server answers before it is stopped");
         self.handle.stop(false).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while probe.get(&live).send().await.is_ok() {
+            assert!(Instant::now() < deadline, "the auth server still answers 10 s after it was stopped");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Starts it again on the same port and database.
@@ -100,7 +112,8 @@ pub fn auth_settings(url: &str) -> auth_server::Settings {
     let mut s = auth_server::Settings::load(None).unwrap();
     s.http.host = "127.0.0.1".into();
     s.http.port = 0;
-    s.http.workers = 2;
+    // One worker: `AuthServer::stop` can then tell when every connection to it is closed.
+    s.http.workers = 1;
     s.database.url = url.into();
     s.database.pool_size = 4;
     s.security.bcrypt_cost = 4;
