@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use shared_core::db::{build_pool, DbPool};
 use shared_core::oauth::Scopes;
@@ -79,7 +78,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .wrap(access_log())
+                .wrap(shared_core::access_log::access_log())
                 .configure(routes::configure)
         })
         .listen(listener)?
@@ -116,12 +115,6 @@ impl Application {
         }
         result
     }
-}
-
-/// One line per request: peer, method, path without the query string (it could carry a token), status,
-/// size, time. Never headers or bodies.
-fn access_log() -> Logger {
-    Logger::new("%a %{METHOD}xi %U %s %b %Dms").custom_request_replace("METHOD", |req| req.method().to_string())
 }
 
 /// How long a graceful stop waits for requests in flight.

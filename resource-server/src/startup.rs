@@ -5,7 +5,6 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use shared_core::db::{build_pool, DbPool};
 
@@ -53,7 +52,7 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web::QueryConfig::default().error_handler(|e, _| Error::BadRequest(e.to_string().into()).into()))
-                .wrap(access_log())
+                .wrap(shared_core::access_log::access_log())
                 .configure(routes::configure)
         })
         .listen(listener)?
@@ -89,9 +88,4 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
-}
-
-/// One line per request: peer, method, path without the query string, status, size, time. Never headers.
-fn access_log() -> Logger {
-    Logger::new("%a %{METHOD}xi %U %s %b %Dms").custom_request_replace("METHOD", |req| req.method().to_string())
 }

@@ -1,6 +1,8 @@
 //! The vocabulary both servers speak: OAuth 2.0 wire bodies, account and item bodies, the exact `Price`
 //! type, token digests, layered configuration and the database plumbing (one binary, SQLite or PostgreSQL).
 
+#[cfg(feature = "actix")]
+pub mod access_log;
 pub mod account;
 #[cfg(feature = "actix")]
 pub mod body;
