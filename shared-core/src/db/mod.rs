@@ -159,12 +159,19 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, DbError> {
             std::fs::create_dir_all(parent).map_err(DbError::CreateFolder)?;
         }
     }
+    let manager = ConnectionManager::new(url);
+    if writer.is_some() {
+        // A new SQLite file switches to WAL on its first connection. Done alone: when the pool opens its
+        // connections at once, two of them can both hold a shared lock and want the exclusive one, and
+        // SQLite answers one "database is locked" at once instead of waiting (r2d2 would log and retry).
+        drop(manager.connect()?);
+    }
     let pool = r2d2::Pool::builder()
         .max_size(if settings.pool_size == 0 { auto_pool_size() } else { settings.pool_size })
         // A checkout must not cost a round trip on the hot path; broken connections are still detected.
         .test_on_check_out(false)
         .connection_timeout(Duration::from_millis(settings.acquire_timeout_ms))
-        .build(ConnectionManager::new(url))?;
+        .build(manager)?;
     let permits = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
     log::info!("database pool: {} connections", pool.max_size());
     Ok(DbPool { pool, writer, permits })
