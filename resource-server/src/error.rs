@@ -63,9 +63,10 @@ impl From<shared_core::body::BodyError> for Error {
 
 impl From<shared_core::db::BlockingError> for Error {
     fn from(error: shared_core::db::BlockingError) -> Self {
-        match error {
-            shared_core::db::BlockingError::Pool(_) => Self::Unavailable(error.to_string().into()),
-            shared_core::db::BlockingError::Task(_) => Self::Internal(error.to_string()),
+        if error.is_unavailable() {
+            Self::Unavailable(error.to_string().into())
+        } else {
+            Self::Internal(error.to_string())
         }
     }
 }

@@ -3,8 +3,9 @@
 //! each backend by [`db_run!`](crate::db_run).
 
 mod url;
+mod writer;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -16,6 +17,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use serde::Deserialize;
 
 pub use self::url::DatabaseUrl;
+use self::writer::Writer;
 
 /// A live connection to either backend.
 pub enum DbConn {
@@ -25,13 +27,12 @@ pub enum DbConn {
 
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
-/// The connection pool, plus (for SQLite) the process's writer lock. SQLite admits one writer at a time and
-/// makes the others sleep in its busy handler (1, 2, 5, 10 ms ...); queueing writers on an in-process mutex
-/// instead hands the lock over in microseconds. PostgreSQL needs no such lock.
+/// The connection pool for reads (and PostgreSQL's writes), plus SQLite's writer thread: SQLite admits one
+/// writer at a time, and one thread running the writes back to back beats threads taking turns on a lock.
 #[derive(Clone)]
 pub struct DbPool {
     pool: r2d2::Pool<ConnectionManager>,
-    writer: Option<Arc<Mutex<()>>>,
+    writer: Option<Arc<Writer>>,
     /// One permit per pooled connection, handed out first come, first served. Requests queue here, on the
     /// async side, rather than as blocked threads racing on r2d2's condition variable, which is not fair
     /// and lets an unlucky request wait for seconds under load.
@@ -43,14 +44,10 @@ impl DbPool {
         self.pool.get()
     }
 
-    /// How many connections the pool holds (and so how many queries run at once).
+    /// How many connections the pool holds (and so how many queries run at once; SQLite's writer has its
+    /// own connection besides).
     pub fn size(&self) -> u32 {
         self.pool.max_size()
-    }
-
-    /// Held around every write on SQLite; `None` on PostgreSQL.
-    pub fn lock_writes(&self) -> Option<MutexGuard<'_, ()>> {
-        self.writer.as_ref().map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 }
 
@@ -68,6 +65,8 @@ pub enum DbError {
     Pool(#[from] r2d2::Error),
     #[error("migrations failed: {0}")]
     Migration(String),
+    #[error("cannot start the SQLite writer thread: {0}")]
+    WriterThread(#[source] std::io::Error),
 }
 
 /// `[database]` settings, the same for both servers.
@@ -153,24 +152,27 @@ impl r2d2::ManageConnection for ConnectionManager {
 /// Builds the pool. Creates the SQLite file's folder when missing; an unknown scheme is an error.
 pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, DbError> {
     let url = DatabaseUrl::parse(&settings.url)?;
-    let writer = matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
+    let sqlite = matches!(url, DatabaseUrl::Sqlite(_));
     if let DatabaseUrl::Sqlite(path) = &url {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(DbError::CreateFolder)?;
         }
     }
     let manager = ConnectionManager::new(url);
-    if writer.is_some() {
-        // A new SQLite file switches to WAL on its first connection. Done alone: when the pool opens its
-        // connections at once, two of them can both hold a shared lock and want the exclusive one, and
-        // SQLite answers one "database is locked" at once instead of waiting (r2d2 would log and retry).
-        drop(manager.connect()?);
-    }
+    let acquire_timeout = Duration::from_millis(settings.acquire_timeout_ms);
+    // The writer's connection opens first and alone: a new SQLite file switches to WAL on its first
+    // connection, and when the pool opens its connections at once two of them can both hold a shared lock
+    // and want the exclusive one, which SQLite refuses one of at once ("database is locked").
+    let writer = if sqlite {
+        Some(Arc::new(Writer::start(manager.connect()?, acquire_timeout).map_err(DbError::WriterThread)?))
+    } else {
+        None
+    };
     let pool = r2d2::Pool::builder()
         .max_size(if settings.pool_size == 0 { auto_pool_size() } else { settings.pool_size })
         // A checkout must not cost a round trip on the hot path; broken connections are still detected.
         .test_on_check_out(false)
-        .connection_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .connection_timeout(acquire_timeout)
         .build(manager)?;
     let permits = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
     log::info!("database pool: {} connections", pool.max_size());
@@ -190,13 +192,22 @@ pub fn run_migrations(
     applied.map_err(|e| DbError::Migration(e.to_string()))
 }
 
-/// Why work could not run on the blocking pool; each server maps it into its own error type.
+/// Why database work could not run; each server maps it into its own error type.
 #[derive(Debug, thiserror::Error)]
 pub enum BlockingError {
     #[error("no database connection available: {0}")]
     Pool(#[from] r2d2::Error),
+    #[error("the database is busy: a write waited more than {0:?}")]
+    Busy(Duration),
     #[error("database task failed: {0}")]
     Task(String),
+}
+
+impl BlockingError {
+    /// Overload (try again later, 503) rather than a fault (500).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Pool(_) | Self::Busy(_))
+    }
 }
 
 /// Runs read-only `work` with a pooled connection on the blocking pool: the async workers never wait on
@@ -207,20 +218,23 @@ where
     E: From<BlockingError> + Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
-    on_blocking_pool(pool, false, work).await
+    on_blocking_pool(pool, work).await
 }
 
-/// Like [`run`] for `work` that writes: on SQLite it first queues on the process's writer lock.
+/// Like [`run`] for `work` that writes: on SQLite it is queued for the writer thread.
 pub async fn write<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
 where
     T: Send + 'static,
     E: From<BlockingError> + Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
-    on_blocking_pool(pool, true, work).await
+    match &pool.writer {
+        Some(writer) => writer.run(work).await,
+        None => on_blocking_pool(pool, work).await,
+    }
 }
 
-async fn on_blocking_pool<T, E, F>(pool: &DbPool, writes: bool, work: F) -> Result<T, E>
+async fn on_blocking_pool<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
 where
     T: Send + 'static,
     E: From<BlockingError> + Send + 'static,
@@ -230,7 +244,6 @@ where
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let _writer = if writes { pool.lock_writes() } else { None };
         let mut conn = pool.get().map_err(BlockingError::from)?;
         work(&mut conn)
     })
@@ -270,8 +283,8 @@ macro_rules! db_run {
 }
 
 /// Runs `work` inside a write transaction, committed when it returns `Ok`, rolled back on `Err` or panic.
-/// On SQLite the transaction starts with `BEGIN IMMEDIATE`, so concurrent writers queue on the busy
-/// timeout instead of failing when a read lock cannot be upgraded to a write lock.
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`, so a writer in another process (the admin CLI)
+/// queues on the busy timeout instead of failing when a read lock cannot be upgraded to a write lock.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
