@@ -221,7 +221,8 @@ where
     on_blocking_pool(pool, work).await
 }
 
-/// Like [`run`] for `work` that writes: on SQLite it is queued for the writer thread.
+/// Like [`run`] for `work` that writes. On SQLite it is queued for the writer thread and runs in a transaction
+/// (committed together with the writes queued beside it); if it returns an error, its writes are undone.
 pub async fn write<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
 where
     T: Send + 'static,
@@ -294,7 +295,11 @@ where
     use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
     match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        // Inside the SQLite writer's group commit, a savepoint.
+        DbConn::Sqlite(c) => match in_transaction(c)? {
+            true => AnsiTransactionManager::begin_transaction(c)?,
+            false => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        },
         DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     let rollback = |conn: &mut DbConn| {
@@ -324,6 +329,12 @@ where
             resume_unwind(panic)
         }
     }
+}
+
+
+fn in_transaction(conn: &mut SqliteConnection) -> diesel::QueryResult<bool> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    Ok(AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?.is_some())
 }
 
 #[cfg(test)]

@@ -2,20 +2,36 @@
 //! lock, every hand-over costs a wake-up of the next thread (tens of microseconds on a VM, longer than the
 //! insert itself). One thread with its own connection runs queued writes back to back instead, and the
 //! async side only awaits the answer. Writes run in arrival order.
+//!
+//! Writes that queued up while another was running are committed together (group commit): one
+//! transaction, each write in its own savepoint (a write that returns an error rolls back alone, whether
+//! or not it had company), and the answers sent only once the transaction is committed. A commit appends every page it dirtied to the WAL; a
+//! token insert dirties the table and five index pages, mostly the same ones as the next insert's.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{BlockingError, DbConn};
+use crate::db_run;
 
-/// A queued write, run with the writer's connection.
-type Job = Box<dyn FnOnce(&mut DbConn) + Send>;
+/// A queued write, run with the writer's connection; `None` when its caller had gone and it did nothing.
+type Job = Box<dyn FnOnce(&mut DbConn) -> Option<Done> + Send>;
+
+/// A write that ran: whether it succeeded, and how to answer its caller once the commit is known
+/// (`Some(error)`: the commit failed).
+struct Done {
+    succeeded: bool,
+    answer: Box<dyn FnOnce(Option<BlockingError>) + Send>,
+}
 
 /// How many writes may wait; beyond that, callers wait (asynchronously) for room.
 const QUEUE: usize = 1024;
+/// The most writes one commit takes.
+const MAX_BATCH: usize = 64;
 
 pub(crate) struct Writer {
     jobs: mpsc::Sender<Job>,
@@ -28,10 +44,15 @@ impl Writer {
     pub(crate) fn start(mut conn: DbConn, max_wait: Duration) -> std::io::Result<Self> {
         let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE);
         thread::Builder::new().name("sqlite-writer".into()).spawn(move || {
-            while let Some(job) = queue.blocking_recv() {
-                // A panicking write (its transaction is rolled back by `write_transaction`) fails only its
-                // own request: the caller sees the answer channel closed.
-                let _ = catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
+            while let Some(first) = queue.blocking_recv() {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match queue.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                run_batch(&mut conn, batch);
             }
         })?;
         Ok(Self { jobs, max_wait })
@@ -50,20 +71,86 @@ impl Writer {
             // The request went away while queued (its client disconnected): nothing is written for it, so
             // a client that gave up on a refresh can retry with the same refresh token.
             if reply.is_closed() {
-                return;
+                return None;
             }
             let result = if queued_at.elapsed() <= max_wait {
                 work(conn)
             } else {
                 Err(BlockingError::Busy(max_wait).into())
             };
-            let _ = reply.send(result);
+            let succeeded = result.is_ok();
+            let answer = Box::new(move |commit_failed: Option<BlockingError>| {
+                let result = match commit_failed {
+                    Some(error) if succeeded => Err(error.into()),
+                    _ => result,
+                };
+                let _ = reply.send(result);
+            });
+            Some(Done { succeeded, answer })
         });
         self.jobs.send(job).await.map_err(|_| BlockingError::Task("the SQLite writer stopped".into()))?;
         answer.await.map_err(|_| BlockingError::Task("the write failed (the SQLite writer panicked)".into()))?
     }
 }
 
+/// Runs `batch` in one transaction.
+fn run_batch(conn: &mut DbConn, batch: Vec<Job>) {
+    if begin(conn).is_err() {
+        // The connection cannot start a transaction (SQLite fails the next statement the same way): run the
+        // writes as they are, so that they fail, or succeed, each with its own error.
+        for job in batch {
+            // A panicking write (its transaction is rolled back by `write_transaction`) fails only its
+            // own request: the caller sees the answer channel closed.
+            if let Ok(Some(done)) = catch_unwind(AssertUnwindSafe(|| job(conn))) {
+                (done.answer)(None);
+            }
+        }
+        return;
+    }
+    let mut answers = Vec::with_capacity(batch.len());
+    for job in batch {
+        if savepoint(conn).is_err() {
+            // Not isolated from the others: let it fail alone rather than run unprotected.
+            drop(job);
+            continue;
+        }
+        match catch_unwind(AssertUnwindSafe(|| job(conn))) {
+            Ok(Some(done)) => {
+                let kept = done.succeeded && release(conn).is_ok();
+                if !kept {
+                    roll_back(conn);
+                }
+                answers.push(done.answer);
+            }
+            Ok(None) | Err(_) => roll_back(conn),
+        }
+    }
+    let committed = db_run!(conn, c => AnsiTransactionManager::commit_transaction(c));
+    let failure = committed.err().map(|error| {
+        roll_back(conn);
+        format!("the commit failed: {error}")
+    });
+    for answer in answers {
+        answer(failure.clone().map(BlockingError::Task));
+    }
+}
+
+fn begin(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    db_run!(conn, c => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"))
+}
+
+/// Inside the batch's transaction, `begin_transaction` opens a savepoint.
+fn savepoint(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    db_run!(conn, c => AnsiTransactionManager::begin_transaction(c))
+}
+
+fn release(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    db_run!(conn, c => AnsiTransactionManager::commit_transaction(c))
+}
+
+fn roll_back(conn: &mut DbConn) {
+    let _ = db_run!(conn, c => AnsiTransactionManager::rollback_transaction(c));
+}
 
 #[cfg(test)]
 mod tests {
@@ -126,6 +213,32 @@ mod tests {
         .await
     }
 
+    fn failing_insert(n: i64) -> impl FnOnce(&mut DbConn) -> Result<(), Failed> + Send + 'static {
+        move |conn| {
+            insert(n)(conn)?;
+            Err(Failed("refused after writing".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_nothing_behind_even_alone() {
+        let (writer, _dir) = writer(Duration::from_secs(5));
+        assert_eq!(writer.run(failing_insert(1)).await.unwrap_err().0, "refused after writing");
+        writer.run(insert(2)).await.unwrap();
+        assert_eq!(writer.run(rows).await.unwrap(), vec![2]);
+    }
+
+    /// Queues a write that holds the writer until `release` is sent to; await `blocked` after that.
+    async fn hold(writer: &Writer) -> (std_mpsc::Sender<()>, Pin<Box<impl Future<Output = Result<(), Failed>> + '_>>) {
+        let (release, wait) = std_mpsc::channel::<()>();
+        let mut blocked = Box::pin(writer.run(move |_conn| -> Result<(), Failed> {
+            wait.recv().unwrap();
+            Ok(())
+        }));
+        assert!(poll_once(blocked.as_mut()).await.is_none(), "queued, and waiting for its release");
+        (release, blocked)
+    }
+
     #[tokio::test]
     async fn writes_run_in_order_and_answer() {
         let (writer, _dir) = writer(Duration::from_secs(5));
@@ -147,14 +260,8 @@ mod tests {
     #[tokio::test]
     async fn a_write_whose_caller_left_is_skipped() {
         let (writer, _dir) = writer(Duration::from_secs(5));
-        // A first write holds the writer until released, so the next one is still queued when dropped.
-        let (release, wait) = std_mpsc::channel::<()>();
-        let blocked = writer.run(move |_conn| -> Result<(), Failed> {
-            wait.recv().unwrap();
-            Ok(())
-        });
-        tokio::pin!(blocked);
-        assert!(poll_once(blocked.as_mut()).await.is_none(), "queued, and waiting for its release");
+        // The writer is held, so the next write is still queued when dropped.
+        let (release, blocked) = hold(&writer).await;
         let mut abandoned = Box::pin(writer.run(insert(1)));
         assert!(poll_once(abandoned.as_mut()).await.is_none(), "queued behind the blocked write");
         drop(abandoned); // as actix drops a handler whose client disconnected
@@ -170,5 +277,25 @@ mod tests {
         let refused = writer.run(insert(1)).await.unwrap_err();
         assert!(refused.0.contains("busy"), "{}", refused.0);
         assert!(BlockingError::Busy(Duration::ZERO).is_unavailable());
+    }
+
+    #[tokio::test]
+    async fn queued_writes_commit_together_and_a_failed_one_rolls_back_alone() {
+        let (writer, _dir) = writer(Duration::from_secs(5));
+        let (release, blocked) = hold(&writer).await;
+        // Queued while the writer is held, these three run as one batch.
+        let plain = writer.run(insert(1));
+        let failing = writer.run(failing_insert(2));
+        let nested = writer.run(|conn| crate::db::write_transaction(conn, |conn| insert(3)(conn)));
+        let (mut plain, mut failing, mut nested) = (Box::pin(plain), Box::pin(failing), Box::pin(nested));
+        assert!(poll_once(plain.as_mut()).await.is_none());
+        assert!(poll_once(failing.as_mut()).await.is_none());
+        assert!(poll_once(nested.as_mut()).await.is_none());
+        release.send(()).unwrap();
+        blocked.await.unwrap();
+        plain.await.unwrap();
+        assert_eq!(failing.await.unwrap_err().0, "refused after writing");
+        nested.await.unwrap();
+        assert_eq!(writer.run(rows).await.unwrap(), vec![1, 3], "the failed write's row was rolled back");
     }
 }
