@@ -88,8 +88,7 @@ pub struct Page {
 
 pub async fn list(state: &AppState, limit: i64, offset: i64) -> Result<Page, Error> {
     db::run(&state.pool, move |c| {
-        let rows = items::page(c, limit, offset)?;
-        let total = items::count(c)?;
+        let (rows, total) = items::page_and_total(c, limit, offset)?;
         Ok(Page { items: rows.into_iter().map(to_item).collect(), total })
     })
     .await

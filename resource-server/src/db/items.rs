@@ -43,19 +43,25 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<ItemRow>> {
         .optional())
 }
 
-/// A page in id order.
-pub fn page(conn: &mut DbConn, limit: i64, offset: i64) -> QueryResult<Vec<ItemRow>> {
-    db_run!(conn, c => items::table
+/// A page in id order, and how many items there are in all, read in one statement (one round trip, one
+/// snapshot): the count is an uncorrelated subquery, computed once per statement. A page past the end
+/// has no row to carry it, so only then is it counted apart.
+pub fn page_and_total(conn: &mut DbConn, limit: i64, offset: i64) -> QueryResult<(Vec<ItemRow>, i64)> {
+    let every_item = diesel::alias!(items as every_item);
+    let total_items = every_item.count().single_value().assume_not_null();
+    let rows: Vec<(ItemRow, i64)> = db_run!(conn, c => items::table
         .inner_join(users::table)
         .order(items::id)
         .limit(limit)
         .offset(offset)
-        .select(item_columns!())
-        .load(c))
-}
-
-pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
-    db_run!(conn, c => items::table.count().get_result(c))
+        .select((item_columns!(), total_items))
+        .load(c))?;
+    let total = match rows.first() {
+        Some((_, total)) => *total,
+        None if offset == 0 => 0,
+        None => db_run!(conn, c => items::table.count().get_result(c))?,
+    };
+    Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
 }
 
 fn unique_violation_is_name<T>(result: QueryResult<T>) -> QueryResult<Result<T, NameTaken>> {
