@@ -139,10 +139,6 @@ impl Scopes {
         Ok(Self(set))
     }
 
-    pub fn from_iter<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Self {
-        Self(items.into_iter().map(Into::into).collect())
-    }
-
     pub fn contains(&self, scope: &str) -> bool {
         self.0.contains(scope)
     }
@@ -185,6 +181,12 @@ impl fmt::Display for Scopes {
 /// Does a space-delimited scope string hold `wanted`? Allocation-free, for the resource server's hot path.
 pub fn scope_string_contains(scope: &str, wanted: &str) -> bool {
     scope.split(' ').any(|s| s == wanted)
+}
+
+impl<S: Into<String>> FromIterator<S> for Scopes {
+    fn from_iter<I: IntoIterator<Item = S>>(items: I) -> Self {
+        Self(items.into_iter().map(Into::into).collect())
+    }
 }
 
 #[cfg(test)]

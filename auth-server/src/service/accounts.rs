@@ -22,7 +22,7 @@ fn field<'a>(value: &'a Option<String>, name: &str, errors: &mut FieldErrors) ->
             errors.add(name, messages::REQUIRED);
             ""
         }
-        Some(v) if v.is_empty() => {
+        Some("") => {
             errors.add(name, messages::BLANK);
             ""
         }
