@@ -175,8 +175,9 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, DbError> {
         .connection_timeout(acquire_timeout)
         .build(manager)?;
     let permits = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
-    log::info!("database pool: {} connections", pool.max_size());
-    Ok(DbPool { pool, writer, permits })
+    let pool = DbPool { pool, writer, permits };
+    log::info!("database pool: {} connections", pool.size());
+    Ok(pool)
 }
 
 /// Applies the embedded migrations of the connection's backend; returns how many ran.
@@ -242,7 +243,7 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
     let permit = pool.permits.clone().acquire_owned().await.map_err(|e| BlockingError::Task(e.to_string()))?;
-    let pool = pool.clone();
+    let pool = pool.pool.clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let mut conn = pool.get().map_err(BlockingError::from)?;
@@ -331,7 +332,7 @@ where
     }
 }
 
-
+/// Is `conn` inside a transaction already (the SQLite writer's group commit)?
 fn in_transaction(conn: &mut SqliteConnection) -> diesel::QueryResult<bool> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     Ok(AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?.is_some())
@@ -341,23 +342,18 @@ fn in_transaction(conn: &mut SqliteConnection) -> diesel::QueryResult<bool> {
 mod tests {
     use super::*;
 
-    /// Builds a pool on a fresh SQLite file, hands it to `check`, then removes the file.
-    fn with_sqlite_pool(name: &str, pool_size: u32, check: impl FnOnce(&DbPool)) {
-        let path = std::env::temp_dir().join(format!("shared-core-pool-{}-{name}.sqlite3", std::process::id()));
-        let url = format!("sqlite://{}", path.display());
-        let pool = build_pool(&DatabaseSettings { url, pool_size, acquire_timeout_ms: 1_000 }).unwrap();
-        check(&pool);
-        drop(pool);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+    /// Builds a pool on a fresh SQLite file and hands it to `check`; the file goes with its folder.
+    fn with_sqlite_pool(pool_size: u32, check: impl FnOnce(&DbPool)) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/pool.sqlite3", dir.path().display());
+        check(&build_pool(&DatabaseSettings { url, pool_size, acquire_timeout_ms: 1_000 }).unwrap());
     }
 
     #[test]
     fn pool_size_zero_means_two_per_cpu() {
         let cpus = std::thread::available_parallelism().unwrap().get() as u32;
         assert_eq!(auto_pool_size(), 2 * cpus);
-        with_sqlite_pool("auto", 0, |pool| {
+        with_sqlite_pool(0, |pool| {
             assert_eq!(pool.size(), 2 * cpus);
             assert_eq!(pool.permits.available_permits(), 2 * cpus as usize);
         });
@@ -365,7 +361,7 @@ mod tests {
 
     #[test]
     fn an_explicit_pool_size_is_kept() {
-        with_sqlite_pool("explicit", 3, |pool| {
+        with_sqlite_pool(3, |pool| {
             assert_eq!(pool.size(), 3);
             assert_eq!(pool.permits.available_permits(), 3);
         });
