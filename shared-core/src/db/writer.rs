@@ -89,7 +89,8 @@ impl Writer {
             Some(Done { succeeded, answer })
         });
         self.jobs.send(job).await.map_err(|_| BlockingError::Task("the SQLite writer stopped".into()))?;
-        answer.await.map_err(|_| BlockingError::Task("the SQLite writer dropped the write (it panicked, or no savepoint could isolate it)".into()))?
+        // Closed without an answer: the write panicked, or no savepoint could isolate it.
+        answer.await.map_err(|_| BlockingError::Task("the SQLite writer dropped the write (panicked?)".into()))?
     }
 }
 
