@@ -77,14 +77,19 @@ pub enum UserCommand {
     },
 }
 
-/// Runs an admin command (anything but `serve`) against the configured database.
+/// Runs an admin command (anything but `serve`) against the configured database, through the same pool
+/// API the server uses.
 pub fn run_admin(command: Command, settings: &Settings) -> Result<(), StartupError> {
-    let pool = prepare_database(settings)?;
-    let mut conn = pool.get()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(admin(command, settings))
+}
+
+async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError> {
+    let pool = prepare_database(settings).await?;
     let cost = settings.security.bcrypt_cost;
     let catalogue = &settings.scopes.available;
     match command {
-        Command::Serve => unreachable!("serve is not an admin command"),
+        Command::Serve => return Err("serve is not an admin command".into()),
         Command::Migrate => println!("database is up to date"),
         Command::Client(ClientCommand::Create(args)) => {
             let spec = ClientSpec {
@@ -95,7 +100,7 @@ pub fn run_admin(command: Command, settings: &Settings) -> Result<(), StartupErr
                 grant_types: split_list(&args.grant_types),
                 scopes: split_list(&args.scopes),
             };
-            let created = admin::create_client(&mut conn, spec, catalogue, cost)?;
+            let created = admin::create_client(&pool, spec, catalogue, cost).await?;
             println!("client_id: {}", created.client_id);
             match created.secret {
                 Some(secret) => println!("client_secret: {secret}\n(store it now: it is kept only as a hash)"),
@@ -104,17 +109,20 @@ pub fn run_admin(command: Command, settings: &Settings) -> Result<(), StartupErr
         }
         Command::Client(ClientCommand::List) => {
             println!("{:<45} {:<20} {:<13} {:<45} scopes", "client_id", "name", "type", "grant_types");
-            for client in admin::list_clients(&mut conn)? {
+            for client in admin::list_clients(&pool).await? {
                 let kind = if client.secret_hash.is_some() { "confidential" } else { "public" };
-                println!("{:<45} {:<20} {:<13} {:<45} {}", client.client_id, client.name, kind, client.grant_types, client.scopes);
+                println!(
+                    "{:<45} {:<20} {:<13} {:<45} {}",
+                    client.client_id, client.name, kind, client.grant_types, client.scopes
+                );
             }
         }
         Command::Client(ClientCommand::Delete { client_id }) => {
-            admin::delete_client(&mut conn, &client_id)?;
+            admin::delete_client(&pool, &client_id).await?;
             println!("deleted client {client_id} and its tokens");
         }
         Command::Client(ClientCommand::RotateSecret { client_id }) => {
-            let secret = admin::rotate_secret(&mut conn, &client_id, cost)?;
+            let secret = admin::rotate_secret(&pool, &client_id, cost).await?;
             println!("client_secret: {secret}\n(the old secret no longer works)");
         }
         Command::User(UserCommand::Create { email, password }) => {
@@ -129,7 +137,7 @@ pub fn run_admin(command: Command, settings: &Settings) -> Result<(), StartupErr
                     first
                 }
             };
-            let email = admin::create_user(&mut conn, &email, &password, cost)?;
+            let email = admin::create_user(&pool, &email, &password, cost).await?;
             println!("created user {email}");
         }
     }

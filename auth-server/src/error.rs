@@ -7,7 +7,9 @@ use std::borrow::Cow;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use shared_core::db::BlockingError;
 use shared_core::oauth::{ErrorBody, ErrorCode};
+use shared_core::report::Chain;
 use shared_core::FieldErrors;
 
 pub const REALM: &str = "auth-server";
@@ -44,12 +46,21 @@ pub enum Error {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
-    /// Work that cannot be queued now (the password hasher is saturated, the pool is exhausted): 503.
-    #[error("temporarily unavailable: {0}")]
-    Unavailable(Cow<'static, str>),
-    /// A bug or an infrastructure failure; logged once, answered opaquely.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The password hasher's queue is full: 503.
+    #[error("the password hashing queue is full")]
+    HasherBusy,
+    /// The password hasher's threads are gone: 500.
+    #[error("the password hashing threads have stopped")]
+    HasherStopped,
+    #[error("bcrypt failed")]
+    Bcrypt(#[from] bcrypt::BcryptError),
+    #[error("the operating system's random number generator failed")]
+    Random(#[from] getrandom::Error),
+    /// No database connection could be had (503), or the database task failed (500).
+    #[error("database access failed")]
+    Database(#[from] BlockingError),
+    #[error("database query failed")]
+    Query(#[from] diesel::result::Error),
 }
 
 impl Error {
@@ -59,16 +70,6 @@ impl Error {
 
     pub fn oauth(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
         Self::OAuth { code, description: description.into() }
-    }
-
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::Internal(message.into())
-    }
-}
-
-impl From<diesel::result::Error> for Error {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Internal(format!("database: {error}"))
     }
 }
 
@@ -83,16 +84,6 @@ impl From<shared_core::body::BodyError> for Error {
     }
 }
 
-impl From<shared_core::db::BlockingError> for Error {
-    fn from(error: shared_core::db::BlockingError) -> Self {
-        if error.is_unavailable() {
-            Self::Unavailable(error.to_string().into())
-        } else {
-            Self::Internal(error.to_string())
-        }
-    }
-}
-
 impl From<FieldErrors> for Error {
     fn from(errors: FieldErrors) -> Self {
         Self::Validation(errors)
@@ -100,7 +91,9 @@ impl From<FieldErrors> for Error {
 }
 
 fn bearer_challenge(error: Option<ErrorCode>, scope: Option<&str>) -> HeaderValue {
-    HeaderValue::from_str(&shared_core::oauth::bearer_challenge(REALM, error, scope)).expect("challenge is ASCII")
+    // The realm, the codes and the scope names are ASCII constants, which a header value always accepts.
+    HeaderValue::from_str(&shared_core::oauth::bearer_challenge(REALM, error, scope))
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
 impl ResponseError for Error {
@@ -113,8 +106,11 @@ impl ResponseError for Error {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::HasherBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::HasherStopped | Self::Bcrypt(_) | Self::Random(_) | Self::Database(_) | Self::Query(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -131,7 +127,10 @@ impl ResponseError for Error {
             Self::ClientForbidden(description) => ErrorBody::new(ErrorCode::UnauthorizedClient, description.clone()),
             Self::InvalidToken { token_sent } => {
                 if *token_sent {
-                    response.insert_header((header::WWW_AUTHENTICATE, bearer_challenge(Some(ErrorCode::InvalidToken), None)));
+                    response.insert_header((
+                        header::WWW_AUTHENTICATE,
+                        bearer_challenge(Some(ErrorCode::InvalidToken), None),
+                    ));
                     ErrorBody::new(ErrorCode::InvalidToken, "the access token is invalid, expired or revoked")
                 } else {
                     response.insert_header((header::WWW_AUTHENTICATE, bearer_challenge(None, None)));
@@ -154,16 +153,29 @@ impl ResponseError for Error {
             }
             Self::NotFound => ErrorBody::new(ErrorCode::InvalidRequest, "no such endpoint"),
             Self::MethodNotAllowed => ErrorBody::new(ErrorCode::InvalidRequest, "method not allowed"),
-            Self::Unavailable(reason) => {
-                log::warn!("answering 503: {reason}");
-                response.insert_header((header::RETRY_AFTER, "1"));
-                ErrorBody::new(ErrorCode::TemporarilyUnavailable, "the server is busy, retry shortly")
-            }
-            Self::Internal(cause) => {
-                log::error!("internal error: {cause}");
-                ErrorBody::new(ErrorCode::ServerError, "internal server error")
+            Self::HasherBusy
+            | Self::HasherStopped
+            | Self::Bcrypt(_)
+            | Self::Random(_)
+            | Self::Database(_)
+            | Self::Query(_) => {
+                return self.server_error(response);
             }
         };
         response.json(body)
+    }
+}
+
+impl Error {
+    /// 503 or 500: the cause chain is logged here, once; the client gets an opaque body.
+    fn server_error(&self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+            log::warn!("answering 503: {}", Chain(self));
+            response.insert_header((header::RETRY_AFTER, "1"));
+            response.json(ErrorBody::new(ErrorCode::TemporarilyUnavailable, "the server is busy, retry shortly"))
+        } else {
+            log::error!("answering 500: {}", Chain(self));
+            response.json(ErrorBody::new(ErrorCode::ServerError, "internal server error"))
+        }
     }
 }

@@ -4,7 +4,6 @@
 pub mod cli;
 pub mod db;
 pub mod error;
-pub mod openapi;
 pub mod password;
 pub mod routes;
 pub mod service;
@@ -14,3 +13,5 @@ pub mod state;
 
 pub use settings::Settings;
 pub use startup::Application;
+#[cfg(feature = "testing")]
+pub mod testing;

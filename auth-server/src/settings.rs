@@ -117,8 +117,18 @@ impl std::fmt::Debug for BootstrapClient {
 }
 
 impl Settings {
+    /// The defaults, then `file`, then `AUTH_SERVER__*` environment variables.
     pub fn load(file: Option<&Path>) -> Result<Self, config::ConfigError> {
-        let settings: Settings = config_loader::load(DEFAULTS, file, ENV_PREFIX)?;
+        Self::from_sources(file, Some(ENV_PREFIX))
+    }
+
+    /// The defaults, then `file`; never the environment.
+    pub fn load_without_environment(file: Option<&Path>) -> Result<Self, config::ConfigError> {
+        Self::from_sources(file, None)
+    }
+
+    fn from_sources(file: Option<&Path>, env_prefix: Option<&str>) -> Result<Self, config::ConfigError> {
+        let settings: Settings = config_loader::load(DEFAULTS, file, env_prefix)?;
         settings.validate().map_err(config::ConfigError::Message)?;
         Ok(settings)
     }

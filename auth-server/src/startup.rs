@@ -7,17 +7,16 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
+use shared_core::api_doc::OpenApiDocument;
 use shared_core::db::{build_pool, DbPool};
-use shared_core::oauth::Scopes;
 
 use crate::db;
-use crate::password::PasswordHasher;
 use crate::routes;
+use crate::routes::openapi::ApiDoc;
 use crate::service::admin::{self, BootstrapOutcome};
-use crate::service::client_auth::ClientAuthenticator;
 use crate::service::janitor;
 use crate::settings::Settings;
-use crate::state::{AppState, Metrics, TokenPolicy};
+use crate::state::{AppState, Metrics};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -29,18 +28,19 @@ pub struct Application {
     janitor: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Opens the pool, applies migrations and brings the configured clients up to date. Blocking.
-pub fn prepare_database(settings: &Settings) -> Result<DbPool, StartupError> {
-    let pool = build_pool(&settings.database)?;
-    let mut conn = pool.get()?;
-    let applied = db::migrate(&mut conn)?;
+/// Opens the pool, applies migrations and brings the configured clients up to date.
+pub async fn prepare_database(settings: &Settings) -> Result<DbPool, StartupError> {
+    let database = settings.database.clone();
+    // Opening the pool's connections blocks.
+    let pool = tokio::task::spawn_blocking(move || build_pool(&database)).await??;
+    let applied = db::migrate(&pool).await?;
     if applied > 0 {
         log::info!("applied {applied} migration(s)");
     }
     for (label, client) in &settings.clients {
-        let outcome =
-            admin::bootstrap_client(&mut conn, client, &settings.scopes.available, settings.security.bcrypt_cost)
-                .map_err(|e| format!("bootstrap client {label:?}: {e}"))?;
+        let outcome = admin::bootstrap_client(&pool, client, &settings.scopes.available, settings.security.bcrypt_cost)
+            .await
+            .map_err(|e| format!("bootstrap client {label:?}: {}", shared_core::report::Chain(&e)))?;
         if outcome != BootstrapOutcome::Unchanged {
             log::info!("bootstrap client {:?}: {outcome:?}", client.client_id);
         }
@@ -50,34 +50,17 @@ pub fn prepare_database(settings: &Settings) -> Result<DbPool, StartupError> {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let prepared = settings.clone();
-        let pool = tokio::task::spawn_blocking(move || prepare_database(&prepared)).await??;
-        let security = settings.security.clone();
-        let hasher = tokio::task::spawn_blocking(move || {
-            PasswordHasher::start(security.hasher_threads, security.hasher_queue, security.bcrypt_cost)
-        })
-        .await??;
-
+        let pool = prepare_database(&settings).await?;
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let address = listener.local_addr()?;
-        let metrics = Arc::new(Metrics::default());
-        let state = web::Data::new(AppState {
-            pool: pool.clone(),
-            hasher,
-            clients: ClientAuthenticator::new(settings.security.client_cache_size),
-            policy: TokenPolicy {
-                access_token_lifetime: settings.tokens.access_token_lifetime_secs,
-                refresh_token_lifetime: settings.tokens.refresh_token_lifetime_secs,
-                default_scopes: Scopes::from_iter(settings.scopes.default.iter().cloned()),
-            },
-            issuer: settings.issuer_for(address),
-            available_scopes: Scopes::from_iter(settings.scopes.available.iter().cloned()),
-            metrics: metrics.clone(),
-        });
+        let state = web::Data::new(AppState::new(&settings, pool.clone(), settings.issuer_for(address)).await?);
+        let metrics = state.metrics.clone();
 
+        let document = web::Data::new(OpenApiDocument::render::<ApiDoc>()?);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(document.clone())
                 .wrap(shared_core::access_log::access_log())
                 .configure(routes::configure)
         })

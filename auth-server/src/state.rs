@@ -1,10 +1,16 @@
-//! What every request handler shares.
+//! What every request handler shares, and what the services take: built once at start-up, or by a test
+//! that calls the services without HTTP.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use shared_core::db::DbPool;
 use shared_core::oauth::Scopes;
 
 use crate::password::PasswordHasher;
 use crate::service::client_auth::ClientAuthenticator;
+use crate::settings::Settings;
+use crate::startup::StartupError;
 
 pub struct AppState {
     pub pool: DbPool,
@@ -14,14 +20,38 @@ pub struct AppState {
     /// `iss` of introspection answers and of the RFC 8414 metadata.
     pub issuer: String,
     pub available_scopes: Scopes,
-    pub metrics: std::sync::Arc<Metrics>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Starts the password hasher's threads and gathers what the services need.
+    pub async fn new(settings: &Settings, pool: DbPool, issuer: String) -> Result<Self, StartupError> {
+        let security = settings.security.clone();
+        let hasher = tokio::task::spawn_blocking(move || {
+            PasswordHasher::start(security.hasher_threads, security.hasher_queue, security.bcrypt_cost)
+        })
+        .await??;
+        Ok(Self {
+            pool,
+            hasher,
+            clients: ClientAuthenticator::new(settings.security.client_cache_size)?,
+            policy: TokenPolicy {
+                access_token_lifetime: settings.tokens.access_token_lifetime_secs,
+                refresh_token_lifetime: settings.tokens.refresh_token_lifetime_secs,
+                default_scopes: Scopes::from_iter(settings.scopes.default.iter().cloned()),
+            },
+            issuer,
+            available_scopes: Scopes::from_iter(settings.scopes.available.iter().cloned()),
+            metrics: Arc::default(),
+        })
+    }
 }
 
 /// In-process counters, readable by whoever holds the [`Application`](crate::Application) (tests count
 /// introspection calls with them).
 #[derive(Debug, Default)]
 pub struct Metrics {
-    pub introspections: std::sync::atomic::AtomicU64,
+    pub introspections: AtomicU64,
 }
 
 #[derive(Debug, Clone)]

@@ -4,10 +4,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use std::time::Instant;
+
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use shared_core::oauth::scope_string_contains;
+use shared_core::oauth::{scope_string_contains, Authorization};
+use shared_core::request::authorization;
 
 use crate::error::Error;
 use crate::introspection::{LocalUser, Principal, Validation};
@@ -28,19 +30,14 @@ impl Authenticated {
     }
 }
 
-/// `Ok(None)` without an `Authorization: Bearer` header, `Err` for a malformed one.
+/// The request's bearer token: `Ok(None)` without one (no header, or another scheme), `Err` for a malformed
+/// one (see [`Authorization::MalformedBearer`]), which is never looked up.
 pub fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, Error> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
-    let value = value.to_str().map_err(|_| Error::InvalidToken { token_sent: true })?.trim();
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(None);
+    match authorization(req) {
+        Some(Authorization::Bearer(token)) => Ok(Some(token)),
+        Some(Authorization::MalformedBearer) => Err(Error::InvalidToken { token_sent: true }),
+        _ => Ok(None),
     }
-    let token = token.trim();
-    if token.is_empty() || token.contains(' ') {
-        return Err(Error::InvalidToken { token_sent: true });
-    }
-    Ok(Some(token))
 }
 
 impl FromRequest for Authenticated {
@@ -51,9 +48,9 @@ impl FromRequest for Authenticated {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req).map(|t| t.map(str::to_owned));
         Box::pin(async move {
-            let state = state.ok_or_else(|| Error::Internal("application state missing".into()))?;
+            let state = state.ok_or(Error::Misconfigured("the application state is not registered"))?;
             let token = token?.ok_or(Error::InvalidToken { token_sent: false })?;
-            match state.tokens.validate(&token).await? {
+            match state.tokens.validate(&token, Instant::now()).await? {
                 Validation::Active(principal) => Ok(Authenticated(principal)),
                 Validation::Inactive => Err(Error::InvalidToken { token_sent: true }),
             }

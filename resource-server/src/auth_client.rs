@@ -5,11 +5,15 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
-use shared_core::oauth::IntrospectionResponse;
+use shared_core::oauth::{IntrospectionResponse, TokenParameters, TokenRequest};
 
-use crate::error::Error;
+use crate::error::{Error, UpstreamError};
 use crate::settings::AuthSettings;
+
+const INTROSPECT_PATH: &str = "/o/introspect/";
+const TOKEN_PATH: &str = "/o/token/";
 
 pub struct AuthClient {
     http: reqwest::Client,
@@ -25,19 +29,12 @@ pub struct AuthClient {
 pub struct Upstream {
     pub status: StatusCode,
     pub content_type: Option<String>,
-    pub body: bytes::Bytes,
+    pub body: Bytes,
 }
 
-fn unreachable(error: reqwest::Error) -> Error {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    // Only the kind and the URL: never the body, which may hold a token or the client secret.
-    Error::Unavailable(format!("auth server {kind} ({})", error.url().map(|u| u.path()).unwrap_or("?")).into())
+/// A failed call to `path`. reqwest's errors name the URL and the kind of failure, never the body.
+fn transport(path: &'static str) -> impl FnOnce(reqwest::Error) -> UpstreamError {
+    move |source| UpstreamError::Transport { path, source }
 }
 
 impl AuthClient {
@@ -63,40 +60,38 @@ impl AuthClient {
         format!("{}{path}", self.base_url)
     }
 
-    /// Asks the auth server about `token`. Transport failures, timeouts, 5xx, and refusals of our own
-    /// credentials (a misconfiguration the user cannot fix) are all `Unavailable`.
-    pub async fn introspect(&self, token: &str) -> Result<IntrospectionResponse, Error> {
-        let request = self.http.post(self.url("/o/introspect/")).timeout(self.timeout).form(&[("token", token)]);
+    /// Asks the auth server about `token`. Transport failures, timeouts, 5xx, and refusals of this server's
+    /// own credentials (a misconfiguration the caller cannot fix) are all failures of the upstream.
+    pub async fn introspect(&self, token: &str) -> Result<IntrospectionResponse, UpstreamError> {
+        let parameters = TokenParameters { token: Some(token.to_owned()), ..TokenParameters::default() };
+        let request = self.http.post(self.url(INTROSPECT_PATH)).timeout(self.timeout).form(&parameters);
         let request = match &self.introspection_token {
             Some(bearer) => request.bearer_auth(bearer),
             None => request.basic_auth(&self.client_id, Some(&self.client_secret)),
         };
-        let response = request.send().await.map_err(unreachable)?;
+        let response = request.send().await.map_err(transport(INTROSPECT_PATH))?;
         let status = response.status();
-        if !status.is_success() {
-            if status.is_client_error() {
-                log::error!("the auth server refused our introspection credentials ({status}); check RESOURCE_SERVER__AUTH__*");
-            }
-            return Err(Error::Unavailable(format!("introspection answered {status}").into()));
+        if status.is_client_error() {
+            return Err(UpstreamError::CredentialsRefused(status));
         }
-        response.json().await.map_err(unreachable)
+        if !status.is_success() {
+            return Err(UpstreamError::Status { path: INTROSPECT_PATH, status });
+        }
+        response.json().await.map_err(UpstreamError::Malformed)
     }
 
-    /// Forwards a form to the token endpoint with this server's client credentials.
-    pub async fn token(&self, form: &[(&str, &str)]) -> Result<Upstream, Error> {
-        let request = self
-            .http
-            .post(self.url("/o/token/"))
-            .basic_auth(&self.client_id, Some(&self.client_secret))
-            .form(form);
-        self.send(request).await
+    /// Forwards a token request to the token endpoint with this server's client credentials.
+    pub async fn token(&self, request: &TokenRequest) -> Result<Upstream, Error> {
+        let request =
+            self.http.post(self.url(TOKEN_PATH)).basic_auth(&self.client_id, Some(&self.client_secret)).form(request);
+        self.send(TOKEN_PATH, request).await
     }
 
     /// Forwards a JSON body (and the caller's `Authorization`, if any) to an account endpoint.
     pub async fn account(
         &self,
         method: reqwest::Method,
-        path: &str,
+        path: &'static str,
         authorization: Option<&str>,
         body: &serde_json::Value,
     ) -> Result<Upstream, Error> {
@@ -104,21 +99,17 @@ impl AuthClient {
         if let Some(value) = authorization {
             request = request.header(AUTHORIZATION, value);
         }
-        self.send(request).await
+        self.send(path, request).await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Upstream, Error> {
-        let response = request.timeout(self.proxy_timeout).send().await.map_err(unreachable)?;
-        let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-        if status.is_server_error() {
-            return Err(Error::Unavailable(format!("auth server answered {status}").into()));
+    async fn send(&self, path: &'static str, request: reqwest::RequestBuilder) -> Result<Upstream, Error> {
+        let response = request.timeout(self.proxy_timeout).send().await.map_err(transport(path))?;
+        if response.status().is_server_error() {
+            return Err(UpstreamError::Status { path, status: response.status() }.into());
         }
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response.bytes().await.map_err(unreachable)?;
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = response.bytes().await.map_err(transport(path))?;
         Ok(Upstream { status, content_type, body })
     }
 

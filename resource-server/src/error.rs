@@ -1,12 +1,15 @@
 //! The resource server's one error type and the one place it becomes an HTTP answer: RFC 6750 §3
-//! challenges for bearer failures, `{"error", "error_description"}` bodies, DRF field errors for validation.
+//! challenges for bearer failures, `{"error", "error_description"}` bodies with a code from
+//! [`ErrorCode`], DRF field errors for validation. Server-side failures log their cause chain here, once.
 
 use std::borrow::Cow;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use shared_core::db::BlockingError;
 use shared_core::oauth::{ErrorBody, ErrorCode};
+use shared_core::report::Chain;
 use shared_core::FieldErrors;
 
 pub const REALM: &str = "resource-server";
@@ -37,17 +40,35 @@ pub enum Error {
     PayloadTooLarge,
     #[error("unsupported content type")]
     UnsupportedMediaType(&'static str),
-    /// The auth server or the database cannot answer now (503 with `Retry-After`).
-    #[error("temporarily unavailable: {0}")]
-    Unavailable(Cow<'static, str>),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The auth server could not answer, or not usefully (503 with `Retry-After`).
+    #[error("the auth server cannot be used")]
+    AuthServer(#[from] UpstreamError),
+    /// No database connection could be had (503), or the database task failed (500).
+    #[error("database access failed")]
+    Database(#[from] BlockingError),
+    #[error("database query failed")]
+    Query(#[from] diesel::result::Error),
+    /// A bug in how the server was put together (500).
+    #[error("misconfigured: {0}")]
+    Misconfigured(&'static str),
 }
 
-impl From<diesel::result::Error> for Error {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Internal(format!("database: {error}"))
-    }
+/// Why a call to the auth server gave no usable answer. Never carries a request body: those hold tokens,
+/// passwords or the client secret.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("the call to {path} failed")]
+    Transport {
+        path: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{path} answered {status}")]
+    Status { path: &'static str, status: reqwest::StatusCode },
+    #[error("the auth server refused this server's introspection credentials ({0}); check RESOURCE_SERVER__AUTH__*")]
+    CredentialsRefused(reqwest::StatusCode),
+    #[error("the introspection answer could not be read")]
+    Malformed(#[source] reqwest::Error),
 }
 
 impl From<shared_core::body::BodyError> for Error {
@@ -61,16 +82,6 @@ impl From<shared_core::body::BodyError> for Error {
     }
 }
 
-impl From<shared_core::db::BlockingError> for Error {
-    fn from(error: shared_core::db::BlockingError) -> Self {
-        if error.is_unavailable() {
-            Self::Unavailable(error.to_string().into())
-        } else {
-            Self::Internal(error.to_string())
-        }
-    }
-}
-
 impl From<FieldErrors> for Error {
     fn from(errors: FieldErrors) -> Self {
         Self::Validation(errors)
@@ -78,7 +89,9 @@ impl From<FieldErrors> for Error {
 }
 
 fn challenge(error: Option<ErrorCode>, scope: Option<&str>) -> HeaderValue {
-    HeaderValue::from_str(&shared_core::oauth::bearer_challenge(REALM, error, scope)).expect("challenge is ASCII")
+    // The realm, the codes and the scope names are ASCII constants, which a header value always accepts.
+    HeaderValue::from_str(&shared_core::oauth::bearer_challenge(REALM, error, scope))
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
 impl ResponseError for Error {
@@ -91,8 +104,9 @@ impl ResponseError for Error {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::AuthServer(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_) | Self::Query(_) | Self::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -109,31 +123,43 @@ impl ResponseError for Error {
                 ErrorBody::new(ErrorCode::InvalidRequest, "authentication credentials were not provided")
             }
             Self::InsufficientScope(scope) => {
-                response.insert_header((header::WWW_AUTHENTICATE, challenge(Some(ErrorCode::InsufficientScope), Some(scope))));
+                let value = challenge(Some(ErrorCode::InsufficientScope), Some(scope));
+                response.insert_header((header::WWW_AUTHENTICATE, value));
                 ErrorBody::new(ErrorCode::InsufficientScope, format!("the token lacks the \"{scope}\" scope"))
             }
-            Self::UserRequired => ErrorBody::new(ErrorCode::InsufficientScope, "this endpoint needs a token issued to a user"),
-            Self::NotOwner => ErrorBody {
-                error: "access_denied".into(),
-                error_description: Some("only the item's owner may change or delete it".into()),
-            },
+            Self::UserRequired => {
+                ErrorBody::new(ErrorCode::InsufficientScope, "this endpoint needs a token issued to a user")
+            }
+            Self::NotOwner => ErrorBody::new(ErrorCode::AccessDenied, "only the item's owner may change or delete it"),
             Self::BadRequest(description) => ErrorBody::new(ErrorCode::InvalidRequest, description.clone()),
-            Self::NotFound => ErrorBody { error: "not_found".into(), error_description: Some("Not found.".into()) },
+            Self::NotFound => ErrorBody::new(ErrorCode::NotFound, "Not found."),
             Self::MethodNotAllowed => ErrorBody::new(ErrorCode::InvalidRequest, "method not allowed"),
             Self::PayloadTooLarge => ErrorBody::new(ErrorCode::InvalidRequest, "request body is too large"),
             Self::UnsupportedMediaType(expected) => {
                 ErrorBody::new(ErrorCode::InvalidRequest, format!("the body must be {expected}"))
             }
-            Self::Unavailable(reason) => {
-                log::warn!("answering 503: {reason}");
-                response.insert_header((header::RETRY_AFTER, "5"));
-                ErrorBody::new(ErrorCode::TemporarilyUnavailable, "the authorization server cannot be reached; retry shortly")
-            }
-            Self::Internal(cause) => {
-                log::error!("internal error: {cause}");
-                ErrorBody::new(ErrorCode::ServerError, "internal server error")
+            Self::AuthServer(_) | Self::Database(_) | Self::Query(_) | Self::Misconfigured(_) => {
+                return self.server_error(response);
             }
         };
         response.json(body)
+    }
+}
+
+impl Error {
+    /// 503 or 500: the cause chain is logged here, once; the client gets an opaque body.
+    fn server_error(&self, mut response: HttpResponseBuilder) -> HttpResponse {
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+            log::warn!("answering 503: {}", Chain(self));
+            response.insert_header((header::RETRY_AFTER, "5"));
+            let description = match self {
+                Self::AuthServer(_) => "the authorization server cannot be reached; retry shortly",
+                _ => "the server is busy, retry shortly",
+            };
+            response.json(ErrorBody::new(ErrorCode::TemporarilyUnavailable, description))
+        } else {
+            log::error!("answering 500: {}", Chain(self));
+            response.json(ErrorBody::new(ErrorCode::ServerError, "internal server error"))
+        }
     }
 }

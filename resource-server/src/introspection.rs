@@ -11,8 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::ops::compute::{CompResult, Op};
+use shared_core::clock;
 use shared_core::digest::token_digest_bytes;
 use shared_core::oauth::IntrospectionResponse;
+use shared_core::report::Chain;
 
 use crate::auth_client::AuthClient;
 use crate::db;
@@ -55,7 +57,13 @@ impl moka::Expiry<[u8; 32], Arc<Entry>> for ExpireAtStaleEnd {
         Some(entry.stale_until.saturating_duration_since(now))
     }
 
-    fn expire_after_update(&self, _: &[u8; 32], entry: &Arc<Entry>, now: Instant, _: Option<Duration>) -> Option<Duration> {
+    fn expire_after_update(
+        &self,
+        _: &[u8; 32],
+        entry: &Arc<Entry>,
+        now: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
         Some(entry.stale_until.saturating_duration_since(now))
     }
 }
@@ -69,18 +77,16 @@ pub struct TokenValidator {
 
 impl TokenValidator {
     pub fn new(settings: CacheSettings, auth: Arc<AuthClient>, pool: DbPool) -> Self {
-        let cache = moka::future::Cache::builder()
-            .max_capacity(settings.max_entries)
-            .expire_after(ExpireAtStaleEnd)
-            .build();
+        let cache =
+            moka::future::Cache::builder().max_capacity(settings.max_entries).expire_after(ExpireAtStaleEnd).build();
         Self { cache, settings, auth, pool }
     }
 
-    /// Validates a bearer token, from the cache when it can.
-    pub async fn validate(&self, token: &str) -> Result<Validation, Error> {
+    /// Validates a bearer token at time `now`, from the cache when it can.
+    pub async fn validate(&self, token: &str, now: Instant) -> Result<Validation, Error> {
         let key = token_digest_bytes(token);
         if let Some(entry) = self.cache.get(&key).await {
-            if Instant::now() < entry.fresh_until {
+            if now < entry.fresh_until {
                 return Ok(entry.validation.clone());
             }
         }
@@ -88,19 +94,18 @@ impl TokenValidator {
             .cache
             .entry(key)
             .and_try_compute_with(|current| async move {
-                let now = Instant::now();
                 let current = current.map(|e| e.into_value());
                 if current.as_ref().is_some_and(|e| now < e.fresh_until) {
                     return Ok(Op::Nop); // another request refreshed it while this one waited
                 }
-                match self.introspect(token).await {
+                match self.introspect(token, now).await {
                     Ok(entry) => Ok(Op::Put(Arc::new(entry))),
-                    Err(Error::Unavailable(reason)) => match current {
+                    Err(Error::AuthServer(reason)) => match current {
                         Some(e) if matches!(e.validation, Validation::Active(_)) && now < e.stale_until => {
-                            log::warn!("serving a cached token past its TTL: {reason}");
+                            log::warn!("serving a cached token past its TTL: {}", Chain(&reason));
                             Ok(Op::Nop)
                         }
-                        _ => Err(Error::Unavailable(reason)),
+                        _ => Err(Error::AuthServer(reason)),
                     },
                     Err(e) => Err(e),
                 }
@@ -110,15 +115,16 @@ impl TokenValidator {
             CompResult::Inserted(entry) | CompResult::ReplacedWith(entry) | CompResult::Unchanged(entry) => {
                 Ok(entry.into_value().validation.clone())
             }
-            CompResult::StillNone(_) | CompResult::Removed(_) => Err(Error::Internal("token cache lost an entry".into())),
+            // Cannot happen: the computation above puts an entry, keeps an existing one, or fails. Were it to,
+            // the token is refused (fail closed).
+            CompResult::StillNone(_) | CompResult::Removed(_) => Ok(Validation::Inactive),
         }
     }
 
     /// Introspects and, for a user's token, mirrors the user locally.
-    async fn introspect(&self, token: &str) -> Result<Entry, Error> {
+    async fn introspect(&self, token: &str, now: Instant) -> Result<Entry, Error> {
         let answer = self.auth.introspect(token).await?;
-        let now = Instant::now();
-        let wall_now = chrono::Utc::now().timestamp();
+        let wall_now = clock::now();
         let remaining = answer.exp.map(|exp| exp - wall_now);
         let inactive = || Entry {
             validation: Validation::Inactive,
@@ -142,9 +148,9 @@ impl TokenValidator {
     async fn principal(&self, answer: IntrospectionResponse) -> Result<Option<Principal>, Error> {
         let user = match (answer.sub, answer.username) {
             (Some(subject), Some(email)) => {
-                let now = chrono::Utc::now().timestamp();
                 let stored = email.clone();
-                let id = db::write(&self.pool, move |c| Ok(db::users::upsert(c, &subject, &stored, now)?)).await?;
+                let id =
+                    db::write(&self.pool, move |c| Ok(db::users::upsert(c, &subject, &stored, clock::now())?)).await?;
                 Some(LocalUser { id, email })
             }
             (None, None) => None,
@@ -161,6 +167,12 @@ impl TokenValidator {
     /// Entries currently held (for memory measurements and tests).
     pub fn entry_count(&self) -> u64 {
         self.cache.entry_count()
+    }
+
+    /// Whether the cache holds an entry for the token with this SHA-256 digest (tests: the cache is keyed by
+    /// digest, never by the token).
+    pub fn holds_digest(&self, digest: &[u8; 32]) -> bool {
+        self.cache.contains_key(digest)
     }
 
     /// Applies pending evictions now (moka does it lazily), so that `entry_count` is exact.

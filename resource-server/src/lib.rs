@@ -6,7 +6,6 @@ pub mod auth_client;
 pub mod db;
 pub mod error;
 pub mod introspection;
-pub mod openapi;
 pub mod routes;
 pub mod service;
 pub mod settings;
@@ -15,3 +14,5 @@ pub mod state;
 
 pub use settings::Settings;
 pub use startup::Application;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -38,7 +38,11 @@ fn main() {
             Application::build(settings).await?.run_until_stopped().await?;
             Ok(())
         }),
-        Command::Migrate => startup::prepare_database(&settings).map(|_| println!("database is up to date")),
+        Command::Migrate => {
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Into::into).and_then(|runtime| {
+                runtime.block_on(startup::prepare_database(&settings)).map(|_| println!("database is up to date"))
+            })
+        }
     };
     if let Err(e) = result {
         eprintln!("resource-server: {e}");

@@ -3,10 +3,10 @@
 use serde_json::Value;
 use shared_core::field_errors::messages;
 use shared_core::items::{Item, ItemInput, ItemOwner};
-use shared_core::{FieldErrors, Price};
+use shared_core::{clock, FieldErrors, Price};
 
-use crate::db::items::{self, ItemRow, ItemValues, NameTaken};
 use crate::db;
+use crate::db::items::{self, ItemRow, ItemValues, NameTaken};
 use crate::error::Error;
 use crate::introspection::LocalUser;
 use crate::state::AppState;
@@ -15,16 +15,13 @@ pub const NAME_MAX_CHARS: usize = 50;
 pub const DESCRIPTION_MAX_CHARS: usize = 250;
 pub const NAME_TAKEN: &str = "item with this name already exists.";
 
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 fn to_item(row: ItemRow) -> Item {
     Item {
         id: row.id,
         name: row.name,
         description: row.description,
-        price: Price::from_cents(row.price_cents).unwrap_or(Price::from_cents(0).expect("zero is a price")),
+        // Rows hold only validated prices; a corrupted one shows as 0.00 rather than failing the request.
+        price: Price::from_cents(row.price_cents).unwrap_or(Price::ZERO),
         user: ItemOwner { id: row.user_id, email: row.owner_email },
     }
 }
@@ -50,12 +47,12 @@ fn text(value: Option<&Value>, field: &str, max: usize, errors: &mut FieldErrors
     None
 }
 
-fn price(value: Option<&Value>, errors: &mut FieldErrors) -> Option<i64> {
+fn price(value: Option<&Value>, errors: &mut FieldErrors) -> Option<Price> {
     match value {
         None => errors.add("price", messages::REQUIRED),
         Some(Value::Null) => errors.add("price", "This field may not be null."),
         Some(value) => match Price::from_json(value) {
-            Ok(price) => return Some(price.cents()),
+            Ok(price) => return Some(price),
             Err(e) => errors.add("price", e.to_string()),
         },
     }
@@ -66,19 +63,27 @@ fn price(value: Option<&Value>, errors: &mut FieldErrors) -> Option<i64> {
 pub fn validate(input: &ItemInput, current: Option<&ItemRow>) -> Result<ItemValues, FieldErrors> {
     let mut errors = FieldErrors::new();
     let keep = |field: &Option<Value>| current.is_some() && field.is_none();
-    let name = if keep(&input.name) { current.map(|c| c.name.clone()) } else { text(input.name.as_ref(), "name", NAME_MAX_CHARS, &mut errors) };
+    let name = if keep(&input.name) {
+        current.map(|c| c.name.clone())
+    } else {
+        text(input.name.as_ref(), "name", NAME_MAX_CHARS, &mut errors)
+    };
     let description = if keep(&input.description) {
         current.map(|c| c.description.clone())
     } else {
         text(input.description.as_ref(), "description", DESCRIPTION_MAX_CHARS, &mut errors)
     };
-    let price_cents = if keep(&input.price) { current.map(|c| c.price_cents) } else { price(input.price.as_ref(), &mut errors) };
-    errors.into_result()?;
-    Ok(ItemValues {
-        name: name.expect("validated"),
-        description: description.expect("validated"),
-        price_cents: price_cents.expect("validated"),
-    })
+    let price = if keep(&input.price) {
+        current.and_then(|c| Price::from_cents(c.price_cents))
+    } else {
+        price(input.price.as_ref(), &mut errors)
+    };
+    match (name, description, price) {
+        (Some(name), Some(description), Some(price)) if errors.is_empty() => {
+            Ok(ItemValues { name, description, price })
+        }
+        _ => Err(errors),
+    }
 }
 
 pub struct Page {
@@ -87,7 +92,7 @@ pub struct Page {
 }
 
 pub async fn list(state: &AppState, limit: i64, offset: i64) -> Result<Page, Error> {
-    db::run(&state.pool, move |c| {
+    db::read(&state.pool, move |c| {
         let (rows, total) = items::page_and_total(c, limit, offset)?;
         Ok(Page { items: rows.into_iter().map(to_item).collect(), total })
     })
@@ -95,19 +100,19 @@ pub async fn list(state: &AppState, limit: i64, offset: i64) -> Result<Page, Err
 }
 
 pub async fn get(state: &AppState, id: i64) -> Result<Item, Error> {
-    let row = db::run(&state.pool, move |c| Ok(items::find(c, id)?)).await?;
+    let row = db::read(&state.pool, move |c| Ok(items::find(c, id)?)).await?;
     row.map(to_item).ok_or(Error::NotFound)
 }
 
 pub async fn create(state: &AppState, owner: &LocalUser, input: ItemInput) -> Result<Item, Error> {
     let values = validate(&input, None)?;
     let owner = owner.clone();
-    db::write(&state.pool, move |c| match items::insert(c, owner.id, &values, now())? {
+    db::write(&state.pool, move |c| match items::insert(c, owner.id, &values, clock::now())? {
         Ok(id) => Ok(Item {
             id,
             name: values.name,
             description: values.description,
-            price: Price::from_cents(values.price_cents).expect("validated"),
+            price: values.price,
             user: ItemOwner { id: owner.id, email: owner.email },
         }),
         Err(NameTaken) => Err(FieldErrors::single("name", NAME_TAKEN).into()),
@@ -116,7 +121,13 @@ pub async fn create(state: &AppState, owner: &LocalUser, input: ItemInput) -> Re
 }
 
 /// PUT (`partial == false`) or PATCH. DRF's order: 404, then 403 for a non-owner, then 400.
-pub async fn update(state: &AppState, owner: &LocalUser, id: i64, input: ItemInput, partial: bool) -> Result<Item, Error> {
+pub async fn update(
+    state: &AppState,
+    owner: &LocalUser,
+    id: i64,
+    input: ItemInput,
+    partial: bool,
+) -> Result<Item, Error> {
     let owner_id = owner.id;
     db::write(&state.pool, move |c| {
         let current = items::find(c, id)?.ok_or(Error::NotFound)?;
@@ -124,11 +135,11 @@ pub async fn update(state: &AppState, owner: &LocalUser, id: i64, input: ItemInp
             return Err(Error::NotOwner);
         }
         let values = validate(&input, partial.then_some(&current))?;
-        match items::update(c, id, owner_id, &values, now())? {
+        match items::update(c, id, owner_id, &values, clock::now())? {
             Ok(true) => Ok(to_item(ItemRow {
                 name: values.name,
                 description: values.description,
-                price_cents: values.price_cents,
+                price_cents: values.price.cents(),
                 ..current
             })),
             // Deleted by its owner between the read and the write.
@@ -165,7 +176,7 @@ mod tests {
     #[test]
     fn a_full_body_is_trimmed_and_priced_in_cents() {
         let values = validate(&input(json!({"name": " Mug ", "description": "Blue", "price": "12.5"})), None).unwrap();
-        assert_eq!((values.name.as_str(), values.description.as_str(), values.price_cents), ("Mug", "Blue", 1250));
+        assert_eq!((values.name.as_str(), values.description.as_str(), values.price.cents()), ("Mug", "Blue", 1250));
     }
 
     #[test]
@@ -184,15 +195,23 @@ mod tests {
     fn lengths_count_characters_not_bytes() {
         let name = "é".repeat(50);
         assert!(validate(&input(json!({"name": name, "description": "d", "price": 1})), None).is_ok());
-        let errors = validate(&input(json!({"name": "é".repeat(51), "description": "d", "price": 1})), None).unwrap_err();
+        let errors =
+            validate(&input(json!({"name": "é".repeat(51), "description": "d", "price": 1})), None).unwrap_err();
         assert_eq!(errors.messages("name"), ["Ensure this field has no more than 50 characters."]);
     }
 
     #[test]
     fn a_partial_body_keeps_the_other_fields() {
-        let current = ItemRow { id: 1, name: "Mug".into(), description: "Blue".into(), price_cents: 100, user_id: 1, owner_email: "a@b.co".into() };
+        let current = ItemRow {
+            id: 1,
+            name: "Mug".into(),
+            description: "Blue".into(),
+            price_cents: 100,
+            user_id: 1,
+            owner_email: "a@b.co".into(),
+        };
         let values = validate(&input(json!({"price": 2})), Some(&current)).unwrap();
-        assert_eq!((values.name.as_str(), values.price_cents), ("Mug", 200));
+        assert_eq!((values.name.as_str(), values.price.cents()), ("Mug", 200));
         assert!(validate(&input(json!({"name": null})), Some(&current)).is_err());
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
+use shared_core::api_doc::OpenApiDocument;
 use shared_core::db::{build_pool, DbPool};
 
 use crate::auth_client::AuthClient;
@@ -13,6 +14,7 @@ use crate::db;
 use crate::error::Error;
 use crate::introspection::TokenValidator;
 use crate::routes;
+use crate::routes::openapi::ApiDoc;
 use crate::settings::Settings;
 use crate::state::AppState;
 
@@ -24,10 +26,12 @@ pub struct Application {
     state: web::Data<AppState>,
 }
 
-/// Opens the pool and applies migrations. Blocking.
-pub fn prepare_database(settings: &Settings) -> Result<DbPool, StartupError> {
-    let pool = build_pool(&settings.database)?;
-    let applied = db::migrate(&mut *pool.get()?)?;
+/// Opens the pool and applies migrations.
+pub async fn prepare_database(settings: &Settings) -> Result<DbPool, StartupError> {
+    let database = settings.database.clone();
+    // Opening the pool's connections blocks.
+    let pool = tokio::task::spawn_blocking(move || build_pool(&database)).await??;
+    let applied = db::migrate(&pool).await?;
     if applied > 0 {
         log::info!("applied {applied} migration(s)");
     }
@@ -36,8 +40,7 @@ pub fn prepare_database(settings: &Settings) -> Result<DbPool, StartupError> {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let prepared = settings.clone();
-        let pool = tokio::task::spawn_blocking(move || prepare_database(&prepared)).await??;
+        let pool = prepare_database(&settings).await?;
         let auth = Arc::new(AuthClient::new(&settings.auth)?);
         let state = web::Data::new(AppState {
             pool: pool.clone(),
@@ -48,10 +51,14 @@ impl Application {
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let address = listener.local_addr()?;
         let app_state = state.clone();
+        let document = web::Data::new(OpenApiDocument::render::<ApiDoc>()?);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
-                .app_data(web::QueryConfig::default().error_handler(|e, _| Error::BadRequest(e.to_string().into()).into()))
+                .app_data(document.clone())
+                .app_data(
+                    web::QueryConfig::default().error_handler(|e, _| Error::BadRequest(e.to_string().into()).into()),
+                )
                 .wrap(shared_core::access_log::access_log())
                 .configure(routes::configure)
         })

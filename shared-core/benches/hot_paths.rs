@@ -1,6 +1,8 @@
 //! Micro-benchmarks of the pure work on the hot paths: the token digest every bearer request computes, the
 //! scope check, and price parsing / formatting on item reads and writes. `cargo bench -p shared-core`.
 
+#![allow(clippy::unwrap_used, reason = "a benchmark with a bad input should stop")]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use shared_core::digest::{token_digest, token_digest_bytes};
 use shared_core::oauth::{scope_string_contains, Scopes};
@@ -14,7 +16,9 @@ fn digests(c: &mut Criterion) {
 }
 
 fn scopes(c: &mut Criterion) {
-    c.bench_function("scope_string_contains", |b| b.iter(|| scope_string_contains(black_box("read write"), black_box("write"))));
+    c.bench_function("scope_string_contains", |b| {
+        b.iter(|| scope_string_contains(black_box("read write"), black_box("write")))
+    });
     c.bench_function("Scopes::parse", |b| b.iter(|| Scopes::parse(black_box("read write introspection"))));
 }
 

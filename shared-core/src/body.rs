@@ -27,11 +27,8 @@ pub const JSON: &str = "application/json";
 
 /// Reads the body, refusing more than [`MAX_BODY_BYTES`] (by `Content-Length` up front, or while reading).
 pub async fn read(req: &HttpRequest, mut payload: web::Payload) -> Result<web::Bytes, BodyError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(BodyError::TooLarge);
     }
@@ -71,6 +68,15 @@ pub async fn json<T: DeserializeOwned>(req: &HttpRequest, payload: web::Payload)
     }
     let body = read(req, payload).await?;
     serde_json::from_slice(&body).map_err(|e| BodyError::Malformed(format!("invalid JSON body: {e}")))
+}
+
+/// An `application/x-www-form-urlencoded` body (the OAuth endpoints, RFC 6749 §3.2).
+pub async fn form<T: DeserializeOwned>(req: &HttpRequest, payload: web::Payload) -> Result<T, BodyError> {
+    if !is_form(req) {
+        return Err(BodyError::UnsupportedMediaType(FORM));
+    }
+    let body = read(req, payload).await?;
+    serde_urlencoded::from_bytes(&body).map_err(|e| BodyError::Malformed(format!("invalid form body: {e}")))
 }
 
 /// A JSON or form body, as the tutorial's DRF views accept both.

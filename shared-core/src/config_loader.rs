@@ -6,26 +6,24 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
-/// Loads `T` from `defaults` (TOML text), then `file` when given (it must exist), then the environment.
+/// Loads `T` from `defaults` (TOML text), then `file` when given (it must exist), then the environment
+/// variables `ENV_PREFIX__SECTION__KEY` when `env_prefix` is given. Tests pass `None`, so that a developer's
+/// exported variables cannot change their outcome.
 pub fn load<T: DeserializeOwned>(
     defaults: &str,
     file: Option<&Path>,
-    env_prefix: &str,
+    env_prefix: Option<&str>,
 ) -> Result<T, config::ConfigError> {
-    let mut builder = config::Config::builder()
-        .add_source(config::File::from_str(defaults, config::FileFormat::Toml));
+    let mut builder = config::Config::builder().add_source(config::File::from_str(defaults, config::FileFormat::Toml));
     if let Some(path) = file {
         builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml).required(true));
     }
-    builder
-        .add_source(
-            config::Environment::with_prefix(env_prefix)
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true),
-        )
-        .build()?
-        .try_deserialize()
+    if let Some(prefix) = env_prefix {
+        builder = builder.add_source(
+            config::Environment::with_prefix(prefix).prefix_separator("__").separator("__").try_parsing(true),
+        );
+    }
+    builder.build()?.try_deserialize()
 }
 
 /// `[http]` settings, the same for both servers.

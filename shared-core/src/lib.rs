@@ -4,8 +4,11 @@
 #[cfg(feature = "actix")]
 pub mod access_log;
 pub mod account;
+#[cfg(all(feature = "actix", feature = "openapi"))]
+pub mod api_doc;
 #[cfg(feature = "actix")]
 pub mod body;
+pub mod clock;
 pub mod config_loader;
 pub mod db;
 pub mod digest;
@@ -13,6 +16,9 @@ pub mod field_errors;
 pub mod items;
 pub mod oauth;
 pub mod price;
+pub mod report;
+#[cfg(feature = "actix")]
+pub mod request;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -30,6 +30,7 @@ pub enum PriceError {
 
 impl Price {
     pub const MAX_CENTS: i64 = 99_999_999_999_999;
+    pub const ZERO: Price = Price { cents: 0 };
 
     pub fn from_cents(cents: i64) -> Option<Self> {
         (0..=Self::MAX_CENTS).contains(&cents).then_some(Self { cents })

@@ -1,5 +1,8 @@
-//! Databases for integration tests: a temporary SQLite file, or a uniquely named PostgreSQL database
-//! created from `TEST_POSTGRES_URL` and dropped when the test ends.
+//! Test support for both servers: [`on_both_backends!`](crate::on_both_backends) declares a test once per
+//! backend, and [`TestDatabase`] is a temporary SQLite file or a uniquely named PostgreSQL database created
+//! from `TEST_POSTGRES_URL` and dropped when the test ends.
+
+#![allow(clippy::expect_used, reason = "test support: a failure here is a failed test")]
 
 use diesel::pg::PgConnection;
 use diesel::{Connection, RunQueryDsl};
@@ -10,6 +13,66 @@ pub enum Backend {
     Postgres,
 }
 
+/// The PostgreSQL server the tests create their databases on.
+pub const POSTGRES_URL_VARIABLE: &str = "TEST_POSTGRES_URL";
+
+/// Declares each test twice, `sqlite::name` and `postgres::name`, with `$backend` bound to the
+/// [`Backend`]. Without `TEST_POSTGRES_URL` the PostgreSQL copy says SKIPPED and passes, unless
+/// `REQUIRE_POSTGRES=1` (CI), where it fails.
+///
+/// ```ignore
+/// shared_core::on_both_backends! {
+///     async fn a_token_is_issued(backend) {
+///         let app = spawn_app(backend).await;
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$meta])*
+                #[actix_rt::test]
+                async fn $name() {
+                    let $backend = $crate::testing::Backend::Sqlite;
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$meta])*
+                #[actix_rt::test]
+                async fn $name() {
+                    if !$crate::testing::postgres_available() {
+                        return;
+                    }
+                    let $backend = $crate::testing::Backend::Postgres;
+                    $body
+                }
+            )*
+        }
+    };
+}
+
+/// Whether PostgreSQL tests can run; says SKIPPED when not, and fails when `REQUIRE_POSTGRES=1`.
+pub fn postgres_available() -> bool {
+    if std::env::var_os(POSTGRES_URL_VARIABLE).is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
+        "REQUIRE_POSTGRES=1 but {POSTGRES_URL_VARIABLE} is not set"
+    );
+    eprintln!("SKIPPED (PostgreSQL): {POSTGRES_URL_VARIABLE} is not set");
+    false
+}
+
 /// A database that lives as long as the value.
 pub struct TestDatabase {
     pub url: String,
@@ -18,24 +81,23 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// `None` (after saying so on stderr) when PostgreSQL is asked for but `TEST_POSTGRES_URL` is unset.
-    pub fn create(backend: Backend, label: &str) -> Option<Self> {
+    /// A fresh, empty database (PostgreSQL needs `TEST_POSTGRES_URL`: see [`postgres_available`]).
+    pub fn create(backend: Backend, label: &str) -> Self {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
                 let url = format!("sqlite://{}/{label}.sqlite3", dir.path().display());
-                Some(Self { url, _dir: Some(dir), postgres: None })
+                Self { url, _dir: Some(dir), postgres: None }
             }
             Backend::Postgres => {
-                let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
-                    eprintln!("SKIPPED (PostgreSQL): TEST_POSTGRES_URL is not set");
-                    return None;
-                };
+                let admin_url = std::env::var(POSTGRES_URL_VARIABLE).expect("TEST_POSTGRES_URL is set");
                 let name = format!("test_{label}_{}", uuid::Uuid::new_v4().simple());
                 let mut admin = PgConnection::establish(&admin_url).expect("connect to TEST_POSTGRES_URL");
-                diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).expect("create test database");
+                diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut admin)
+                    .expect("create test database");
                 let url = database_url(&admin_url, &name);
-                Some(Self { url, _dir: None, postgres: Some((admin_url, name)) })
+                Self { url, _dir: None, postgres: Some((admin_url, name)) }
             }
         }
     }
@@ -61,7 +123,8 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = &self.postgres {
             if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin);
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin);
             }
         }
     }
@@ -75,6 +138,9 @@ mod tests {
     fn the_test_database_keeps_the_servers_parameters() {
         assert_eq!(database_url("postgres://u@h:5432/postgres", "t1"), "postgres://u@h:5432/t1?sslmode=disable");
         assert_eq!(database_url("postgres://u@h/db?sslmode=require", "t1"), "postgres://u@h/t1?sslmode=require");
-        assert_eq!(database_url("postgres://u@h/db?application_name=x", "t1"), "postgres://u@h/t1?application_name=x&sslmode=disable");
+        assert_eq!(
+            database_url("postgres://u@h/db?application_name=x", "t1"),
+            "postgres://u@h/t1?application_name=x&sslmode=disable"
+        );
     }
 }

@@ -2,7 +2,6 @@
 
 use diesel::prelude::*;
 use shared_core::db::{is_unique_violation, DbConn};
-use shared_core::db_run;
 
 use super::schema::clients;
 
@@ -32,16 +31,12 @@ pub struct NewClient<'a> {
 }
 
 pub fn find_by_client_id(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<ClientRow>> {
-    db_run!(conn, c => clients::table
-        .filter(clients::client_id.eq(client_id))
-        .select(ClientRow::as_select())
-        .first(c)
-        .optional())
+    clients::table.filter(clients::client_id.eq(client_id)).select(ClientRow::as_select()).first(conn).optional()
 }
 
 /// `Ok(false)` when the client id is taken.
 pub fn insert(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<bool> {
-    match db_run!(conn, c => diesel::insert_into(clients::table).values(client).execute(c)) {
+    match diesel::insert_into(clients::table).values(client).execute(conn) {
         Ok(_) => Ok(true),
         Err(e) if is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e),
@@ -50,7 +45,7 @@ pub fn insert(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<bool> {
 
 /// Overwrites every column but `created_at`.
 pub fn update(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<usize> {
-    db_run!(conn, c => diesel::update(clients::table.filter(clients::client_id.eq(client.client_id)))
+    diesel::update(clients::table.filter(clients::client_id.eq(client.client_id)))
         .set((
             clients::name.eq(client.name),
             clients::secret_hash.eq(client.secret_hash),
@@ -58,20 +53,20 @@ pub fn update(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<usize> {
             clients::scopes.eq(client.scopes),
             clients::updated_at.eq(client.updated_at),
         ))
-        .execute(c))
+        .execute(conn)
 }
 
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<ClientRow>> {
-    db_run!(conn, c => clients::table.order(clients::id).select(ClientRow::as_select()).load(c))
+    clients::table.order(clients::id).select(ClientRow::as_select()).load(conn)
 }
 
 /// Deletes the client; its tokens go with it (`ON DELETE CASCADE`).
 pub fn delete(conn: &mut DbConn, client_id: &str) -> QueryResult<usize> {
-    db_run!(conn, c => diesel::delete(clients::table.filter(clients::client_id.eq(client_id))).execute(c))
+    diesel::delete(clients::table.filter(clients::client_id.eq(client_id))).execute(conn)
 }
 
 pub fn set_secret_hash(conn: &mut DbConn, client_id: &str, hash: &str, now: i64) -> QueryResult<usize> {
-    db_run!(conn, c => diesel::update(clients::table.filter(clients::client_id.eq(client_id)))
+    diesel::update(clients::table.filter(clients::client_id.eq(client_id)))
         .set((clients::secret_hash.eq(hash), clients::updated_at.eq(now)))
-        .execute(c))
+        .execute(conn)
 }

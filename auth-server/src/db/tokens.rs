@@ -3,7 +3,6 @@
 
 use diesel::prelude::*;
 use shared_core::db::DbConn;
-use shared_core::db_run;
 
 use super::clients::ClientRow;
 use super::schema::{access_tokens, clients, refresh_tokens, users};
@@ -68,18 +67,15 @@ pub struct RefreshTokenRow {
 }
 
 pub fn insert_access(conn: &mut DbConn, token: &NewAccessToken<'_>) -> QueryResult<()> {
-    db_run!(conn, c => diesel::insert_into(access_tokens::table).values(token).execute(c)).map(drop)
+    diesel::insert_into(access_tokens::table).values(token).execute(conn).map(drop)
 }
 
 pub fn insert_refresh(conn: &mut DbConn, token: &NewRefreshToken<'_>) -> QueryResult<i64> {
-    db_run!(conn, c => diesel::insert_into(refresh_tokens::table)
-        .values(token)
-        .returning(refresh_tokens::id)
-        .get_result(c))
+    diesel::insert_into(refresh_tokens::table).values(token).returning(refresh_tokens::id).get_result(conn)
 }
 
 pub fn find_access(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<AccessTokenView>> {
-    db_run!(conn, c => access_tokens::table
+    access_tokens::table
         .inner_join(clients::table)
         .left_join(users::table)
         .filter(access_tokens::token_hash.eq(token_hash))
@@ -94,22 +90,22 @@ pub fn find_access(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<Ac
             users::email.nullable(),
             users::subject.nullable(),
         ))
-        .first(c)
-        .optional())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_refresh(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<RefreshTokenRow>> {
-    db_run!(conn, c => refresh_tokens::table
+    refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select(RefreshTokenRow::as_select())
-        .first(c)
-        .optional())
+        .first(conn)
+        .optional()
 }
 
 /// Retires a live refresh token of `client_pk` in one statement; `true` if this call retired it. Of two
 /// concurrent refreshes with the same token exactly one wins, the other is a reuse.
 pub fn retire_refresh(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: i64) -> QueryResult<bool> {
-    db_run!(conn, c => diesel::update(
+    diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(token_hash))
             .filter(refresh_tokens::client_id.eq(client_pk))
@@ -117,19 +113,19 @@ pub fn retire_refresh(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: 
             .filter(refresh_tokens::expires_at.gt(now)),
     )
     .set(refresh_tokens::revoked_at.eq(now))
-    .execute(c))
+    .execute(conn)
     .map(|n| n == 1)
 }
 
 /// Revokes the access tokens issued with any of `refresh_ids`.
 fn revoke_access_issued_with(conn: &mut DbConn, refresh_ids: &[i64], now: i64) -> QueryResult<usize> {
-    db_run!(conn, c => diesel::update(
+    diesel::update(
         access_tokens::table
             .filter(access_tokens::refresh_token_id.eq_any(refresh_ids))
             .filter(access_tokens::revoked_at.is_null()),
     )
     .set(access_tokens::revoked_at.eq(now))
-    .execute(c))
+    .execute(conn)
 }
 
 /// Revokes the access tokens issued with this refresh token.
@@ -139,95 +135,89 @@ pub fn revoke_access_of_refresh(conn: &mut DbConn, refresh_id: i64, now: i64) ->
 
 /// Revokes every refresh token of a family (RFC 9700 §4.14.2 reuse detection) and their access tokens.
 pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> QueryResult<()> {
-    let ids: Vec<i64> = db_run!(conn, c => refresh_tokens::table
-        .filter(refresh_tokens::family_id.eq(family_id))
-        .select(refresh_tokens::id)
-        .load(c))?;
-    db_run!(conn, c => diesel::update(
+    let ids: Vec<i64> =
+        refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)).select(refresh_tokens::id).load(conn)?;
+    diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
-    .execute(c))?;
+    .execute(conn)?;
     revoke_access_issued_with(conn, &ids, now).map(drop)
 }
 
 /// Revokes an access token of `client_pk`; `true` if it was live.
 pub fn revoke_access(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: i64) -> QueryResult<bool> {
-    db_run!(conn, c => diesel::update(
+    diesel::update(
         access_tokens::table
             .filter(access_tokens::token_hash.eq(token_hash))
             .filter(access_tokens::client_id.eq(client_pk))
             .filter(access_tokens::revoked_at.is_null()),
     )
     .set(access_tokens::revoked_at.eq(now))
-    .execute(c))
+    .execute(conn)
     .map(|n| n == 1)
 }
 
 /// Revokes a refresh token of `client_pk`; returns its id if it belonged to that client.
 pub fn revoke_refresh(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: i64) -> QueryResult<Option<i64>> {
-    let row: Option<(i64, Option<i64>)> = db_run!(conn, c => refresh_tokens::table
+    let row: Option<(i64, Option<i64>)> = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .filter(refresh_tokens::client_id.eq(client_pk))
         .select((refresh_tokens::id, refresh_tokens::revoked_at))
-        .first(c)
-        .optional())?;
+        .first(conn)
+        .optional()?;
     let Some((id, _)) = row else { return Ok(None) };
-    db_run!(conn, c => diesel::update(
-        refresh_tokens::table.find(id).filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(now))
-    .execute(c))?;
+    diesel::update(refresh_tokens::table.find(id).filter(refresh_tokens::revoked_at.is_null()))
+        .set(refresh_tokens::revoked_at.eq(now))
+        .execute(conn)?;
     Ok(Some(id))
 }
 
 /// After a password change: every refresh token of the user, and every access token but `keep_access_id`.
 pub fn revoke_user_tokens_except(conn: &mut DbConn, user_id: i64, keep_access_id: i64, now: i64) -> QueryResult<()> {
-    db_run!(conn, c => diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::user_id.eq(user_id))
-            .filter(refresh_tokens::revoked_at.is_null()),
+    diesel::update(
+        refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)).filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
-    .execute(c))?;
-    db_run!(conn, c => diesel::update(
+    .execute(conn)?;
+    diesel::update(
         access_tokens::table
             .filter(access_tokens::user_id.eq(user_id))
             .filter(access_tokens::id.ne(keep_access_id))
             .filter(access_tokens::revoked_at.is_null()),
     )
     .set(access_tokens::revoked_at.eq(now))
-    .execute(c))
+    .execute(conn)
     .map(drop)
 }
 
 /// Deletes up to `batch` access tokens that are expired or revoked; returns how many went.
 pub fn delete_dead_access_tokens(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
-    let ids: Vec<i64> = db_run!(conn, c => access_tokens::table
+    let ids: Vec<i64> = access_tokens::table
         .filter(access_tokens::expires_at.le(now).or(access_tokens::revoked_at.is_not_null()))
         .select(access_tokens::id)
         .limit(batch)
-        .load(c))?;
+        .load(conn)?;
     if ids.is_empty() {
         return Ok(0);
     }
-    db_run!(conn, c => diesel::delete(access_tokens::table.filter(access_tokens::id.eq_any(&ids))).execute(c))
+    diesel::delete(access_tokens::table.filter(access_tokens::id.eq_any(&ids))).execute(conn)
 }
 
 /// Deletes up to `batch` expired refresh tokens. Revoked but unexpired ones stay: presenting one again
 /// must still be recognised as reuse and revoke its family.
 pub fn delete_expired_refresh_tokens(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
-    let ids: Vec<i64> = db_run!(conn, c => refresh_tokens::table
+    let ids: Vec<i64> = refresh_tokens::table
         .filter(refresh_tokens::expires_at.le(now))
         .select(refresh_tokens::id)
         .limit(batch)
-        .load(c))?;
+        .load(conn)?;
     if ids.is_empty() {
         return Ok(0);
     }
-    db_run!(conn, c => diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(&ids))).execute(c))
+    diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(&ids))).execute(conn)
 }
 
 /// The caller's client row and the introspected token in one statement (a prepared, cached query):
@@ -250,7 +240,7 @@ pub fn find_caller_and_access(
         Option<String>,
         Option<String>,
     );
-    let row: Option<(ClientRow, TokenColumns)> = db_run!(conn, c => clients::table
+    let row: Option<(ClientRow, TokenColumns)> = clients::table
         .left_join(access_tokens::table.on(access_tokens::token_hash.eq(token_hash.to_owned())))
         .left_join(owner.on(owner.field(clients::id).eq(access_tokens::client_id)))
         .left_join(users::table.on(users::id.nullable().eq(access_tokens::user_id)))
@@ -269,13 +259,31 @@ pub fn find_caller_and_access(
                 users::subject.nullable(),
             ),
         ))
-        .first(c)
-        .optional())?;
+        .first(conn)
+        .optional()?;
     let Some((caller, t)) = row else { return Ok((None, None)) };
     let token = match t {
-        (Some(id), user_id, Some(scope), Some(issued_at), Some(expires_at), revoked_at, Some(client_id), username, subject) => {
-            Some(AccessTokenView { id, user_id, scope, issued_at, expires_at, revoked_at, client_id, username, subject })
-        }
+        (
+            Some(id),
+            user_id,
+            Some(scope),
+            Some(issued_at),
+            Some(expires_at),
+            revoked_at,
+            Some(client_id),
+            username,
+            subject,
+        ) => Some(AccessTokenView {
+            id,
+            user_id,
+            scope,
+            issued_at,
+            expires_at,
+            revoked_at,
+            client_id,
+            username,
+            subject,
+        }),
         _ => None,
     };
     Ok((Some(caller), token))

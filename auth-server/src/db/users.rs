@@ -2,7 +2,6 @@
 
 use diesel::prelude::*;
 use shared_core::db::{is_unique_violation, DbConn};
-use shared_core::db_run;
 
 use super::schema::users;
 
@@ -29,7 +28,7 @@ pub struct NewUser<'a> {
 
 /// `Ok(false)` when the email (case-insensitively) is taken, including by a concurrent signup.
 pub fn insert(conn: &mut DbConn, user: &NewUser<'_>) -> QueryResult<bool> {
-    let inserted = db_run!(conn, c => diesel::insert_into(users::table).values(user).execute(c));
+    let inserted = diesel::insert_into(users::table).values(user).execute(conn);
     match inserted {
         Ok(_) => Ok(true),
         Err(e) if is_unique_violation(&e) => Ok(false),
@@ -38,19 +37,15 @@ pub fn insert(conn: &mut DbConn, user: &NewUser<'_>) -> QueryResult<bool> {
 }
 
 pub fn find_by_email_key(conn: &mut DbConn, email_key: &str) -> QueryResult<Option<User>> {
-    db_run!(conn, c => users::table
-        .filter(users::email_key.eq(email_key))
-        .select(User::as_select())
-        .first(c)
-        .optional())
+    users::table.filter(users::email_key.eq(email_key)).select(User::as_select()).first(conn).optional()
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
-    db_run!(conn, c => users::table.find(id).select(User::as_select()).first(c).optional())
+    users::table.find(id).select(User::as_select()).first(conn).optional()
 }
 
 pub fn set_password_hash(conn: &mut DbConn, id: i64, hash: &str, now: i64) -> QueryResult<usize> {
-    db_run!(conn, c => diesel::update(users::table.find(id))
+    diesel::update(users::table.find(id))
         .set((users::password_hash.eq(hash), users::password_changed_at.eq(now)))
-        .execute(c))
+        .execute(conn)
 }

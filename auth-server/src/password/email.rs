@@ -63,8 +63,20 @@ mod tests {
     #[test]
     fn rejects_malformed_addresses() {
         for bad in [
-            "", "plain", "@example.com", "a@", "a@b", "a..b@example.com", ".a@example.com", "a@-example.com",
-            "a@example.c", "a@example.123", "a b@example.com", "a@exa_mple.com", "a@@example.com", "<a>@example.com",
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a..b@example.com",
+            ".a@example.com",
+            "a@-example.com",
+            "a@example.c",
+            "a@example.123",
+            "a b@example.com",
+            "a@exa_mple.com",
+            "a@@example.com",
+            "<a>@example.com",
         ] {
             assert!(normalize(bad).is_none(), "{bad}");
         }

@@ -23,35 +23,40 @@ pub struct PasswordHasher {
     dummy_hash: Arc<str>,
 }
 
+/// Why the hasher could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot start a bcrypt thread")]
+    Thread(#[from] std::io::Error),
+    #[error("cannot make the dummy hash")]
+    DummyHash(#[from] bcrypt::BcryptError),
+    #[error("cannot draw the dummy password")]
+    Random(#[from] getrandom::Error),
+}
+
 impl PasswordHasher {
     /// Starts `threads` workers (0 = one per CPU) behind a queue of `queue` waiting jobs.
-    pub fn start(threads: usize, queue: usize, cost: u32) -> Result<Self, bcrypt::BcryptError> {
+    pub fn start(threads: usize, queue: usize, cost: u32) -> Result<Self, StartError> {
         let threads = if threads == 0 { thread::available_parallelism().map_or(2, |n| n.get()) } else { threads };
         let (jobs, receiver) = bounded::<Job>(queue.max(1));
         for index in 0..threads {
             let receiver = receiver.clone();
-            thread::Builder::new()
-                .name(format!("bcrypt-{index}"))
-                .spawn(move || {
-                    lower_priority();
-                    // Ends when the last sender (the hasher) is dropped.
-                    for job in receiver {
-                        run(job);
-                    }
-                })
-                .expect("spawn bcrypt worker");
+            thread::Builder::new().name(format!("bcrypt-{index}")).spawn(move || {
+                lower_priority();
+                // Ends when the last sender (the hasher) is dropped.
+                for job in receiver {
+                    run(job);
+                }
+            })?;
         }
-        let dummy_hash = bcrypt::hash(crate::service::tokens::random_token(), cost)?.into();
+        let dummy_hash = bcrypt::hash(crate::service::tokens::random_token()?, cost)?.into();
         Ok(Self { jobs, cost, dummy_hash })
     }
 
     pub async fn hash(&self, password: String) -> Result<String, Error> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Hash { password, cost: self.cost, reply })?;
-        answer
-            .await
-            .map_err(|_| Error::internal("bcrypt worker vanished"))?
-            .map_err(|e| Error::internal(format!("bcrypt: {e}")))
+        Ok(answer.await.map_err(|_| Error::HasherStopped)??)
     }
 
     /// Verifies `password` against `hash`, or against the dummy hash when `hash` is `None` (and then
@@ -61,7 +66,7 @@ impl PasswordHasher {
         let hash = hash.unwrap_or_else(|| self.dummy_hash.to_string());
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Verify { password, hash, reply })?;
-        let matched = answer.await.map_err(|_| Error::internal("bcrypt worker vanished"))?;
+        let matched = answer.await.map_err(|_| Error::HasherStopped)?;
         Ok(known && matched)
     }
 
@@ -71,8 +76,8 @@ impl PasswordHasher {
 
     fn submit(&self, job: Job) -> Result<(), Error> {
         self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => Error::Unavailable("password hashing queue is full".into()),
-            TrySendError::Disconnected(_) => Error::internal("bcrypt workers stopped"),
+            TrySendError::Full(_) => Error::HasherBusy,
+            TrySendError::Disconnected(_) => Error::HasherStopped,
         })
     }
 }

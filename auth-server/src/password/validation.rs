@@ -114,7 +114,9 @@ mod tests {
         assert_eq!(errors_for("password123", "jane@example.com").messages("password"), [TOO_COMMON]);
         assert!(errors_for("PassWord123", "jane@example.com").messages("password").contains(&TOO_COMMON.to_owned()));
         assert!(errors_for("short", "jane@example.com").messages("password").contains(&TOO_SHORT.to_owned()));
-        assert!(errors_for("83749201563", "jane@example.com").messages("password").contains(&ENTIRELY_NUMERIC.to_owned()));
+        assert!(errors_for("83749201563", "jane@example.com")
+            .messages("password")
+            .contains(&ENTIRELY_NUMERIC.to_owned()));
         let long = "a-very-long-passphrase-".repeat(4);
         assert_eq!(errors_for(&long, "jane@example.com").messages("password"), [TOO_LONG]);
         // 72 bytes of multi-byte characters are 24 characters: the byte count is what bcrypt sees.

@@ -42,7 +42,7 @@ pub async fn live() -> HttpResponse {
 #[utoipa::path(get, path = "/health/ready", tag = "meta",
     responses((status = 200, description = "The database answers"), (status = 503, description = "The database does not answer")))]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    match db::run(&state.pool, |c| Ok(shared_core::db::ping(c)?)).await {
+    match db::read(&state.pool, |c| Ok(shared_core::db::ping(c)?)).await {
         Ok(()) => Ok(HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"}))),
         Err(e) => {
             log::warn!("readiness check failed: {e}");

@@ -1,15 +1,14 @@
 //! Every path the auth server answers, written once; startup and tests both use [`configure`].
 //! The tutorial's clients use trailing slashes; both forms are accepted.
 
-mod extract;
 pub(crate) mod meta;
 pub(crate) mod oauth;
+pub mod openapi;
 pub(crate) mod users;
 
 use actix_web::{web, HttpResponse};
 
 use crate::error::Error;
-
 
 pub const TOKEN_PATH: &str = "/o/token/";
 pub const INTROSPECT_PATH: &str = "/o/introspect/";
@@ -45,6 +44,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/health/live").route(web::get().to(meta::live)))
         .service(resource("/health/ready").route(web::get().to(meta::ready)))
-        .service(resource("/openapi.json").route(web::get().to(crate::openapi::openapi_json)))
+        .service(resource("/openapi.json").route(web::get().to(shared_core::api_doc::openapi_json)))
         .default_service(web::to(not_found));
 }

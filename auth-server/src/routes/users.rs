@@ -2,10 +2,11 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use shared_core::account::{PasswordChangeRequest, SignupRequest};
-
 use shared_core::body::json_or_form;
+use shared_core::clock;
+use shared_core::oauth::Authorization;
+use shared_core::request::authorization;
 
-use super::extract::{bearer_token, has_bearer_scheme};
 use crate::error::Error;
 use crate::service::accounts;
 use crate::state::AppState;
@@ -18,9 +19,13 @@ use crate::state::AppState;
         (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "Busy", body = shared_core::oauth::ErrorBody)
     ))]
-pub async fn signup(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let request: SignupRequest = json_or_form(&req, payload).await.map_err(Error::from)?;
-    let created = accounts::signup(&state, request).await?;
+pub async fn signup(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let request: SignupRequest = json_or_form(&req, payload).await?;
+    let created = accounts::signup(&state, request, clock::now()).await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -38,11 +43,12 @@ pub async fn change_password(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let bearer = bearer_token(&req);
-    if bearer.is_none() {
-        return Err(Error::InvalidToken { token_sent: has_bearer_scheme(&req) });
-    }
-    let request: PasswordChangeRequest = json_or_form(&req, payload).await.map_err(Error::from)?;
-    accounts::change_password(&state, bearer, request).await?;
+    let bearer = match authorization(&req) {
+        Some(Authorization::Bearer(token)) => token.to_owned(),
+        Some(Authorization::MalformedBearer) => return Err(Error::InvalidToken { token_sent: true }),
+        _ => return Err(Error::InvalidToken { token_sent: false }),
+    };
+    let request: PasswordChangeRequest = json_or_form(&req, payload).await?;
+    accounts::change_password(&state, &bearer, request, clock::now()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
 }

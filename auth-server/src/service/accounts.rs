@@ -1,11 +1,9 @@
 //! The tutorial's account endpoints: signup and password change.
 
 use shared_core::account::{PasswordChangeRequest, SignupRequest, SignupResponse};
-use shared_core::db::write_transaction;
 use shared_core::field_errors::messages;
 use shared_core::{token_digest, FieldErrors};
 
-use super::now;
 use crate::db::{self, tokens, users};
 use crate::error::Error;
 use crate::password::{email, validation};
@@ -30,8 +28,8 @@ fn field<'a>(value: &'a Option<String>, name: &str, errors: &mut FieldErrors) ->
     }
 }
 
-/// Creates a user; answers the tutorial's `{"email": ...}`.
-pub async fn signup(state: &AppState, request: SignupRequest) -> Result<SignupResponse, Error> {
+/// Creates a user at time `now`; answers the tutorial's `{"email": ...}`.
+pub async fn signup(state: &AppState, request: SignupRequest, now: i64) -> Result<SignupResponse, Error> {
     let mut errors = FieldErrors::new();
     let raw_email = field(&request.email, "email", &mut errors);
     let password = field(&request.password, "password", &mut errors);
@@ -43,26 +41,27 @@ pub async fn signup(state: &AppState, request: SignupRequest) -> Result<SignupRe
     if !password.is_empty() && !password2.is_empty() {
         validation::validate_new_password(password, password2, normalized.as_deref().unwrap_or(raw_email), &mut errors);
     }
-    errors.into_result()?;
-    let email = normalized.expect("validated above");
+    let email = match normalized {
+        Some(email) if errors.is_empty() => email,
+        _ => return Err(errors.into()),
+    };
     let key = email::email_key(&email);
 
     let probe = key.clone();
-    if db::run(&state.pool, move |c| Ok(users::find_by_email_key(c, &probe)?)).await?.is_some() {
+    if db::read(&state.pool, move |c| Ok(users::find_by_email_key(c, &probe)?)).await?.is_some() {
         return Err(FieldErrors::single("email", EMAIL_TAKEN).into());
     }
     let hash = state.hasher.hash(password.to_owned()).await?;
     let subject = uuid::Uuid::new_v4().to_string();
     let stored = email.clone();
     let inserted = db::write(&state.pool, move |c| {
-        let at = now();
         let user = users::NewUser {
             subject: &subject,
             email: &stored,
             email_key: &key,
             password_hash: &hash,
-            created_at: at,
-            password_changed_at: at,
+            created_at: now,
+            password_changed_at: now,
         };
         Ok(users::insert(c, &user)?)
     })
@@ -77,10 +76,14 @@ pub async fn signup(state: &AppState, request: SignupRequest) -> Result<SignupRe
 
 /// Changes the password of the bearer token's user. Afterwards every refresh token of the user and every
 /// access token but the one used are revoked, so a stolen session ends with the change.
-pub async fn change_password(state: &AppState, bearer: Option<String>, request: PasswordChangeRequest) -> Result<(), Error> {
-    let bearer = bearer.ok_or(Error::InvalidToken { token_sent: false })?;
-    let hash = token_digest(&bearer);
-    let found = db::run(&state.pool, move |c| {
+pub async fn change_password(
+    state: &AppState,
+    bearer: &str,
+    request: PasswordChangeRequest,
+    now: i64,
+) -> Result<(), Error> {
+    let hash = token_digest(bearer);
+    let found = db::read(&state.pool, move |c| {
         let Some(token) = tokens::find_access(c, &hash)? else { return Ok(None) };
         let user = match token.user_id {
             Some(id) => users::find(c, id)?,
@@ -89,9 +92,8 @@ pub async fn change_password(state: &AppState, bearer: Option<String>, request: 
         Ok(Some((token, user)))
     })
     .await?;
-    let at = now();
     let (token, user) = match found {
-        Some((token, user)) if token.is_active(at) => (token, user),
+        Some((token, user)) if token.is_active(now) => (token, user),
         _ => return Err(Error::InvalidToken { token_sent: true }),
     };
     let user = user.ok_or(Error::UserRequired)?;
@@ -109,12 +111,9 @@ pub async fn change_password(state: &AppState, bearer: Option<String>, request: 
     }
     let new_hash = state.hasher.hash(password.to_owned()).await?;
     db::write(&state.pool, move |c| {
-        write_transaction(c, |c| -> Result<(), Error> {
-            let at = now();
-            users::set_password_hash(c, user.id, &new_hash, at)?;
-            tokens::revoke_user_tokens_except(c, user.id, token.id, at)?;
-            Ok(())
-        })
+        users::set_password_hash(c, user.id, &new_hash, now)?;
+        tokens::revoke_user_tokens_except(c, user.id, token.id, now)?;
+        Ok(())
     })
     .await?;
     log::info!("password changed; other sessions of the user revoked");

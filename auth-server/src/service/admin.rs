@@ -1,12 +1,13 @@
 //! Administration shared by the CLI and start-up: creating, listing, rotating and deleting clients,
-//! bootstrapping the configured clients idempotently, and creating users. Synchronous: the CLI has no
-//! runtime, and start-up calls these from the blocking pool.
+//! bootstrapping the configured clients idempotently, and creating users. Every database step goes through
+//! the pool's `read` / `write` like any request's; bcrypt runs on a blocking thread before the write, never
+//! while a connection is held.
 
-use shared_core::db::DbConn;
+use shared_core::clock;
+use shared_core::db::{BlockingError, DbPool};
 use shared_core::FieldErrors;
 
 use super::grants::{CLIENT_CREDENTIALS, SUPPORTED_GRANTS};
-use super::now;
 use super::tokens::random_token;
 use crate::db::clients::{self, ClientRow, NewClient};
 use crate::db::users;
@@ -23,10 +24,16 @@ pub enum AdminError {
     NoSuchClient(String),
     #[error("invalid user: {0}")]
     InvalidUser(String),
-    #[error("database: {0}")]
-    Database(#[from] diesel::result::Error),
-    #[error("bcrypt: {0}")]
+    #[error("database access failed")]
+    Database(#[from] BlockingError),
+    #[error("database query failed")]
+    Query(#[from] diesel::result::Error),
+    #[error("bcrypt failed")]
     Bcrypt(#[from] bcrypt::BcryptError),
+    #[error("the operating system's random number generator failed")]
+    Random(#[from] getrandom::Error),
+    #[error("the hashing thread panicked")]
+    HashingPanicked(#[from] tokio::task::JoinError),
 }
 
 /// A client definition, as given to `client create` or in the configuration.
@@ -91,29 +98,52 @@ fn sorted_list(items: &[String]) -> String {
     items.join(" ")
 }
 
-pub fn create_client(
-    conn: &mut DbConn,
+/// bcrypt on a blocking thread (start-up and the CLI have no hasher pool).
+async fn hash(secret: String, cost: u32) -> Result<String, AdminError> {
+    Ok(tokio::task::spawn_blocking(move || bcrypt::hash(secret, cost)).await??)
+}
+
+async fn verify(secret: String, hash: String) -> Result<bool, AdminError> {
+    Ok(tokio::task::spawn_blocking(move || bcrypt::verify(secret, &hash).unwrap_or(false)).await?)
+}
+
+pub async fn create_client(
+    pool: &DbPool,
     spec: ClientSpec,
     catalogue: &[String],
     bcrypt_cost: u32,
 ) -> Result<CreatedClient, AdminError> {
     check_spec(&spec, catalogue)?;
-    let client_id = spec.client_id.clone().unwrap_or_else(random_token);
-    let secret = if spec.public { None } else { Some(spec.secret.clone().unwrap_or_else(random_token)) };
-    let secret_hash = secret.as_deref().map(|s| bcrypt::hash(s, bcrypt_cost)).transpose()?;
-    let at = now();
-    let inserted = clients::insert(
-        conn,
-        &NewClient {
-            client_id: &client_id,
-            name: &spec.name,
-            secret_hash: secret_hash.as_deref(),
-            grant_types: &sorted_list(&spec.grant_types),
-            scopes: &sorted_list(&spec.scopes),
-            created_at: at,
-            updated_at: at,
-        },
-    )?;
+    let client_id = match spec.client_id {
+        Some(id) => id,
+        None => random_token()?,
+    };
+    let secret = match (spec.public, spec.secret) {
+        (true, _) => None,
+        (false, Some(secret)) => Some(secret),
+        (false, None) => Some(random_token()?),
+    };
+    let secret_hash = match &secret {
+        Some(secret) => Some(hash(secret.clone(), bcrypt_cost).await?),
+        None => None,
+    };
+    let (grant_types, scopes) = (sorted_list(&spec.grant_types), sorted_list(&spec.scopes));
+    let (id, name) = (client_id.clone(), spec.name);
+    let inserted = pool
+        .write(move |c| -> Result<bool, AdminError> {
+            let at = clock::now();
+            let client = NewClient {
+                client_id: &id,
+                name: &name,
+                secret_hash: secret_hash.as_deref(),
+                grant_types: &grant_types,
+                scopes: &scopes,
+                created_at: at,
+                updated_at: at,
+            };
+            Ok(clients::insert(c, &client)?)
+        })
+        .await?;
     if !inserted {
         return Err(AdminError::ClientExists(client_id));
     }
@@ -122,8 +152,8 @@ pub fn create_client(
 
 /// Creates the configured client, or brings an existing one back to the configuration. The stored hash
 /// is kept when the configured secret still matches it, so restarts change nothing.
-pub fn bootstrap_client(
-    conn: &mut DbConn,
+pub async fn bootstrap_client(
+    pool: &DbPool,
     config: &BootstrapClient,
     catalogue: &[String],
     bcrypt_cost: u32,
@@ -136,16 +166,16 @@ pub fn bootstrap_client(
         grant_types: config.grant_types.clone(),
         scopes: config.scopes.clone(),
     };
-    let Some(existing) = clients::find_by_client_id(conn, &config.client_id)? else {
-        create_client(conn, spec, catalogue, bcrypt_cost)?;
+    let Some(existing) = find_client(pool, &config.client_id).await? else {
+        create_client(pool, spec, catalogue, bcrypt_cost).await?;
         return Ok(BootstrapOutcome::Created);
     };
     check_spec(&spec, catalogue)?;
     let grant_types = sorted_list(&spec.grant_types);
     let scopes = sorted_list(&spec.scopes);
-    let secret_hash = match (&spec.secret, &existing.secret_hash) {
-        (Some(secret), Some(hash)) if bcrypt::verify(secret, hash).unwrap_or(false) => Some(hash.clone()),
-        (Some(secret), _) => Some(bcrypt::hash(secret, bcrypt_cost)?),
+    let secret_hash = match (spec.secret, existing.secret_hash.clone()) {
+        (Some(secret), Some(stored)) if verify(secret.clone(), stored.clone()).await? => Some(stored),
+        (Some(secret), _) => Some(hash(secret, bcrypt_cost).await?),
         (None, _) => None,
     };
     let unchanged = existing.name == spec.name
@@ -155,65 +185,87 @@ pub fn bootstrap_client(
     if unchanged {
         return Ok(BootstrapOutcome::Unchanged);
     }
-    clients::update(
-        conn,
-        &NewClient {
+    let name = spec.name;
+    pool.write(move |c| -> Result<usize, AdminError> {
+        let client = NewClient {
             client_id: &existing.client_id,
-            name: &spec.name,
+            name: &name,
             secret_hash: secret_hash.as_deref(),
             grant_types: &grant_types,
             scopes: &scopes,
             created_at: existing.created_at,
-            updated_at: now(),
-        },
-    )?;
+            updated_at: clock::now(),
+        };
+        Ok(clients::update(c, &client)?)
+    })
+    .await?;
     Ok(BootstrapOutcome::Updated)
 }
 
-pub fn list_clients(conn: &mut DbConn) -> Result<Vec<ClientRow>, AdminError> {
-    Ok(clients::list(conn)?)
+async fn find_client(pool: &DbPool, client_id: &str) -> Result<Option<ClientRow>, AdminError> {
+    let client_id = client_id.to_owned();
+    pool.read(move |c| Ok(clients::find_by_client_id(c, &client_id)?)).await
 }
 
-pub fn delete_client(conn: &mut DbConn, client_id: &str) -> Result<(), AdminError> {
-    match clients::delete(conn, client_id)? {
+pub async fn list_clients(pool: &DbPool) -> Result<Vec<ClientRow>, AdminError> {
+    pool.read(|c| Ok(clients::list(c)?)).await
+}
+
+pub async fn delete_client(pool: &DbPool, client_id: &str) -> Result<(), AdminError> {
+    let id = client_id.to_owned();
+    match pool.write(move |c| -> Result<usize, AdminError> { Ok(clients::delete(c, &id)?) }).await? {
         0 => Err(AdminError::NoSuchClient(client_id.to_owned())),
         _ => Ok(()),
     }
 }
 
 /// Replaces a confidential client's secret with a fresh 256-bit one and returns it (shown once).
-pub fn rotate_secret(conn: &mut DbConn, client_id: &str, bcrypt_cost: u32) -> Result<String, AdminError> {
-    let existing = clients::find_by_client_id(conn, client_id)?.ok_or_else(|| AdminError::NoSuchClient(client_id.to_owned()))?;
+pub async fn rotate_secret(pool: &DbPool, client_id: &str, bcrypt_cost: u32) -> Result<String, AdminError> {
+    let existing = find_client(pool, client_id).await?.ok_or_else(|| AdminError::NoSuchClient(client_id.to_owned()))?;
     if existing.secret_hash.is_none() {
         return Err(AdminError::Invalid("a public client has no secret to rotate".into()));
     }
-    let secret = random_token();
-    clients::set_secret_hash(conn, client_id, &bcrypt::hash(&secret, bcrypt_cost)?, now())?;
+    let secret = random_token()?;
+    let secret_hash = hash(secret.clone(), bcrypt_cost).await?;
+    let id = client_id.to_owned();
+    pool.write(move |c| -> Result<usize, AdminError> {
+        Ok(clients::set_secret_hash(c, &id, &secret_hash, clock::now())?)
+    })
+    .await?;
     Ok(secret)
 }
 
 /// Creates a user with the same rules as signup; returns the normalised email.
-pub fn create_user(conn: &mut DbConn, raw_email: &str, password: &str, bcrypt_cost: u32) -> Result<String, AdminError> {
-    let normalized = email::normalize(raw_email).ok_or_else(|| AdminError::InvalidUser("Enter a valid email address.".into()))?;
+pub async fn create_user(
+    pool: &DbPool,
+    raw_email: &str,
+    password: &str,
+    bcrypt_cost: u32,
+) -> Result<String, AdminError> {
+    let normalized =
+        email::normalize(raw_email).ok_or_else(|| AdminError::InvalidUser("Enter a valid email address.".into()))?;
     let mut errors = FieldErrors::new();
     validation::validate_new_password(password, password, &normalized, &mut errors);
     if !errors.is_empty() {
         return Err(AdminError::InvalidUser(errors.messages("password").join(" ")));
     }
-    let hash = bcrypt::hash(password, bcrypt_cost)?;
-    let at = now();
+    let password_hash = hash(password.to_owned(), bcrypt_cost).await?;
     let subject = uuid::Uuid::new_v4().to_string();
-    let created = users::insert(
-        conn,
-        &users::NewUser {
-            subject: &subject,
-            email: &normalized,
-            email_key: &email::email_key(&normalized),
-            password_hash: &hash,
-            created_at: at,
-            password_changed_at: at,
-        },
-    )?;
+    let stored = normalized.clone();
+    let created = pool
+        .write(move |c| -> Result<bool, AdminError> {
+            let at = clock::now();
+            let user = users::NewUser {
+                subject: &subject,
+                email: &stored,
+                email_key: &email::email_key(&stored),
+                password_hash: &password_hash,
+                created_at: at,
+                password_changed_at: at,
+            };
+            Ok(users::insert(c, &user)?)
+        })
+        .await?;
     if !created {
         return Err(AdminError::InvalidUser("user with this email already exists.".into()));
     }

@@ -7,9 +7,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use shared_core::oauth::Scopes;
+use shared_core::oauth::{Authorization, Scopes};
 use subtle::ConstantTimeEq;
 
 use crate::db::clients::ClientRow;
@@ -41,6 +43,42 @@ impl fmt::Debug for Secret {
 pub struct ClientCredentials {
     pub client_id: String,
     pub secret: Option<Secret>,
+}
+
+impl ClientCredentials {
+    /// Client credentials from HTTP Basic (id and secret form-urlencoded, RFC 6749 §2.3.1) or from the
+    /// body's `client_id` / `client_secret`. Using both at once is `invalid_request`; none at all, or
+    /// undecodable Basic credentials, is `invalid_client`.
+    pub fn from_request(
+        authorization: Option<Authorization<'_>>,
+        body_id: Option<String>,
+        body_secret: Option<String>,
+    ) -> Result<Self, Error> {
+        match authorization {
+            Some(Authorization::Basic(encoded)) => {
+                let (client_id, secret) = decode_basic(encoded).ok_or(Error::InvalidClient)?;
+                if body_secret.is_some() || body_id.as_deref().is_some_and(|id| id != client_id) {
+                    return Err(Error::invalid_request("use one client authentication method, not several"));
+                }
+                Ok(Self { client_id, secret: Some(Secret::new(secret)) })
+            }
+            _ => match body_id {
+                Some(client_id) => Ok(Self { client_id, secret: body_secret.map(Secret::new) }),
+                None => Err(Error::InvalidClient),
+            },
+        }
+    }
+}
+
+/// `id:secret` in base64, each part form-urlencoded (RFC 6749 §2.3.1); the id must not be empty.
+fn decode_basic(encoded: &str) -> Option<(String, String)> {
+    let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape =
+        |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8().ok().map(|c| c.into_owned());
+    let id = unescape(id)?;
+    (!id.is_empty()).then_some(())?;
+    Some((id, unescape(secret)?))
 }
 
 /// An authenticated client.
@@ -80,14 +118,15 @@ pub struct ClientAuthenticator {
 }
 
 impl ClientAuthenticator {
-    pub fn new(capacity: u64) -> Self {
+    pub fn new(capacity: u64) -> Result<Self, getrandom::Error> {
         let mut key = [0u8; 32];
-        getrandom::fill(&mut key).expect("the OS random number generator is unavailable");
-        Self { key, verified: moka::sync::Cache::new(capacity) }
+        getrandom::fill(&mut key)?;
+        Ok(Self { key, verified: moka::sync::Cache::new(capacity) })
     }
 
     fn mac(&self, secret: &str) -> [u8; 32] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        // HMAC-SHA256 takes a key of any length, so this never fails.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else { return [0; 32] };
         mac.update(secret.as_bytes());
         mac.finalize().into_bytes().into()
     }
@@ -134,4 +173,32 @@ impl ClientAuthenticator {
 
 fn secret_text(credentials: &ClientCredentials) -> String {
     credentials.secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_url_decoded() {
+        let encoded = STANDARD.encode("my%3Aclient:s%C3%A9cret+x");
+        assert_eq!(decode_basic(&encoded).unwrap(), ("my:client".to_owned(), "sécret x".to_owned()));
+        assert!(decode_basic("not base64!").is_none());
+        assert!(decode_basic(&STANDARD.encode("no-colon")).is_none());
+        assert!(decode_basic(&STANDARD.encode(":secret")).is_none());
+    }
+
+    #[test]
+    fn one_authentication_method_at_a_time() {
+        let basic = STANDARD.encode("rs-id:rs-secret");
+        let both = ClientCredentials::from_request(Some(Authorization::Basic(&basic)), None, Some("x".into()));
+        assert!(matches!(both, Err(Error::OAuth { .. })));
+        let same_id = ClientCredentials::from_request(Some(Authorization::Basic(&basic)), Some("rs-id".into()), None);
+        assert_eq!(same_id.unwrap().client_id, "rs-id");
+        let body = ClientCredentials::from_request(None, Some("spa".into()), None).unwrap();
+        assert!(body.client_id == "spa" && body.secret.is_none());
+        assert!(matches!(ClientCredentials::from_request(None, None, None), Err(Error::InvalidClient)));
+        let undecodable = ClientCredentials::from_request(Some(Authorization::Basic("")), None, None);
+        assert!(matches!(undecodable, Err(Error::InvalidClient)));
+    }
 }

@@ -1,29 +1,16 @@
 //! The token endpoint's grants: password (RFC 6749 §4.3), client_credentials (§4.4) and refresh_token (§6)
 //! with rotation and reuse detection (RFC 9700 §4.14.2).
 
-use shared_core::db::write_transaction;
-use shared_core::oauth::{ErrorCode, Scopes, TokenResponse};
+use shared_core::oauth::{ErrorCode, Scopes, TokenRequest, TokenResponse};
 use shared_core::token_digest;
 
 use super::client_auth::{Client, ClientCredentials};
 use super::scopes::grant_scopes;
 use super::tokens::{issue, Grant};
-use super::now;
 use crate::db::{self, clients, tokens, users};
 use crate::error::Error;
 use crate::password::email;
 use crate::state::AppState;
-
-/// The token request as sent: flat, so that an unknown `grant_type` can be answered properly.
-/// Not `Debug`: it carries a password or a refresh token.
-#[derive(Default)]
-pub struct TokenRequest {
-    pub grant_type: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub refresh_token: Option<String>,
-    pub scope: Option<String>,
-}
 
 pub const PASSWORD: &str = "password";
 pub const REFRESH_TOKEN: &str = "refresh_token";
@@ -37,38 +24,51 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, Error>
     }
 }
 
-/// Authenticates the client, checks that it may use the grant, and runs the grant.
+/// Authenticates the client, checks that it may use the grant, and runs the grant at time `now`.
+/// `request`'s client credentials have been taken out into `credentials`.
 pub async fn exchange(
     state: &AppState,
     credentials: ClientCredentials,
     request: TokenRequest,
+    now: i64,
 ) -> Result<TokenResponse, Error> {
     let grant_type = required(&request.grant_type, "grant_type")?.to_owned();
     let client_id = credentials.client_id.clone();
-    let row = db::run(&state.pool, move |c| Ok(clients::find_by_client_id(c, &client_id)?)).await?;
+    let row = db::read(&state.pool, move |c| Ok(clients::find_by_client_id(c, &client_id)?)).await?;
     let client = state.clients.authenticate(&state.hasher, &credentials, row).await?;
 
     if !SUPPORTED_GRANTS.contains(&grant_type.as_str()) {
-        return Err(Error::oauth(ErrorCode::UnsupportedGrantType, format!("grant type {grant_type:?} is not supported")));
+        return Err(Error::oauth(
+            ErrorCode::UnsupportedGrantType,
+            format!("grant type {grant_type:?} is not supported"),
+        ));
     }
     if !client.may_use_grant(&grant_type) {
-        return Err(Error::oauth(ErrorCode::UnauthorizedClient, format!("this client may not use the {grant_type} grant")));
+        return Err(Error::oauth(
+            ErrorCode::UnauthorizedClient,
+            format!("this client may not use the {grant_type} grant"),
+        ));
     }
     match grant_type.as_str() {
-        PASSWORD => password_grant(state, client, request).await,
-        CLIENT_CREDENTIALS => client_credentials_grant(state, client, request).await,
-        _ => refresh_grant(state, client, request).await,
+        PASSWORD => password_grant(state, client, request, now).await,
+        CLIENT_CREDENTIALS => client_credentials_grant(state, client, request, now).await,
+        _ => refresh_grant(state, client, request, now).await,
     }
 }
 
-async fn password_grant(state: &AppState, client: Client, request: TokenRequest) -> Result<TokenResponse, Error> {
+async fn password_grant(
+    state: &AppState,
+    client: Client,
+    request: TokenRequest,
+    now: i64,
+) -> Result<TokenResponse, Error> {
     let username = required(&request.username, "username")?;
     let password = required(&request.password, "password")?.to_owned();
     let scope = grant_scopes(request.scope.as_deref(), &client.scopes, &state.policy.default_scopes, true)?;
 
     let key = email::normalize(username).map(|e| email::email_key(&e));
     let user = match key {
-        Some(key) => db::run(&state.pool, move |c| Ok(users::find_by_email_key(c, &key)?)).await?,
+        Some(key) => db::read(&state.pool, move |c| Ok(users::find_by_email_key(c, &key)?)).await?,
         None => None,
     };
     // No connection is held while bcrypt runs; unknown users cost the same as known ones. Passwords longer
@@ -90,12 +90,17 @@ async fn password_grant(state: &AppState, client: Client, request: TokenRequest)
             scope: &scope.to_string(),
             refresh_family: with_refresh.then_some(family.as_str()),
         };
-        write_transaction(c, |c| issue(c, &policy, &grant, now()))
+        issue(c, &policy, &grant, now)
     })
     .await
 }
 
-async fn client_credentials_grant(state: &AppState, client: Client, request: TokenRequest) -> Result<TokenResponse, Error> {
+async fn client_credentials_grant(
+    state: &AppState,
+    client: Client,
+    request: TokenRequest,
+    now: i64,
+) -> Result<TokenResponse, Error> {
     if !client.confidential {
         return Err(Error::oauth(ErrorCode::UnauthorizedClient, "public clients may not use client_credentials"));
     }
@@ -103,7 +108,7 @@ async fn client_credentials_grant(state: &AppState, client: Client, request: Tok
     let policy = state.policy.clone();
     db::write(&state.pool, move |c| {
         let grant = Grant { client_pk: client.pk, user_id: None, scope: &scope.to_string(), refresh_family: None };
-        issue(c, &policy, &grant, now())
+        issue(c, &policy, &grant, now)
     })
     .await
 }
@@ -115,7 +120,12 @@ enum Refused {
     Reused(String),
 }
 
-async fn refresh_grant(state: &AppState, client: Client, request: TokenRequest) -> Result<TokenResponse, Error> {
+async fn refresh_grant(
+    state: &AppState,
+    client: Client,
+    request: TokenRequest,
+    now: i64,
+) -> Result<TokenResponse, Error> {
     let presented = required(&request.refresh_token, "refresh_token")?;
     let hash = token_digest(presented);
     let requested_scope = match request.scope.as_deref().filter(|s| !s.is_empty()) {
@@ -123,41 +133,39 @@ async fn refresh_grant(state: &AppState, client: Client, request: TokenRequest) 
         None => None,
     };
     let policy = state.policy.clone();
-    let outcome = db::write(&state.pool, move |c| {
-        write_transaction(c, |c| -> Result<Result<TokenResponse, Refused>, Error> {
-            let at = now();
-            let retired = tokens::retire_refresh(c, &hash, client.pk, at)?;
-            let Some(old) = tokens::find_refresh(c, &hash)? else {
-                return Ok(Err(Refused::Invalid("unknown refresh token")));
-            };
-            if old.client_id != client.pk {
-                return Ok(Err(Refused::Invalid("the refresh token was issued to another client")));
+    let outcome = db::write(&state.pool, move |c| -> Result<Result<TokenResponse, Refused>, Error> {
+        let at = now;
+        let retired = tokens::retire_refresh(c, &hash, client.pk, at)?;
+        let Some(old) = tokens::find_refresh(c, &hash)? else {
+            return Ok(Err(Refused::Invalid("unknown refresh token")));
+        };
+        if old.client_id != client.pk {
+            return Ok(Err(Refused::Invalid("the refresh token was issued to another client")));
+        }
+        if !retired {
+            if old.revoked_at.is_some() {
+                return Ok(Err(Refused::Reused(old.family_id)));
             }
-            if !retired {
-                if old.revoked_at.is_some() {
-                    return Ok(Err(Refused::Reused(old.family_id)));
-                }
-                return Ok(Err(Refused::Invalid("the refresh token has expired")));
+            return Ok(Err(Refused::Invalid("the refresh token has expired")));
+        }
+        // RFC 6749 §6: the new scope may narrow the original, never widen it.
+        let original = Scopes::parse(&old.scope).unwrap_or_default();
+        let scope = match requested_scope {
+            // An error rolls the retirement back: a refused request does not consume the token.
+            Some(requested) if !requested.is_subset(&original) => {
+                return Err(Error::oauth(ErrorCode::InvalidScope, "the requested scope exceeds the original grant"));
             }
-            // RFC 6749 §6: the new scope may narrow the original, never widen it.
-            let original = Scopes::parse(&old.scope).unwrap_or_default();
-            let scope = match requested_scope {
-                // An error rolls the retirement back: a refused request does not consume the token.
-                Some(requested) if !requested.is_subset(&original) => {
-                    return Err(Error::oauth(ErrorCode::InvalidScope, "the requested scope exceeds the original grant"));
-                }
-                Some(requested) => requested,
-                None => original,
-            };
-            tokens::revoke_access_of_refresh(c, old.id, at)?;
-            let grant = Grant {
-                client_pk: client.pk,
-                user_id: Some(old.user_id),
-                scope: &scope.to_string(),
-                refresh_family: Some(&old.family_id),
-            };
-            issue(c, &policy, &grant, at).map(Ok)
-        })
+            Some(requested) => requested,
+            None => original,
+        };
+        tokens::revoke_access_of_refresh(c, old.id, at)?;
+        let grant = Grant {
+            client_pk: client.pk,
+            user_id: Some(old.user_id),
+            scope: &scope.to_string(),
+            refresh_family: Some(&old.family_id),
+        };
+        issue(c, &policy, &grant, at).map(Ok)
     })
     .await?;
 
@@ -166,7 +174,7 @@ async fn refresh_grant(state: &AppState, client: Client, request: TokenRequest) 
         Err(Refused::Invalid(why)) => Err(Error::oauth(ErrorCode::InvalidGrant, why)),
         Err(Refused::Reused(family)) => {
             log::warn!("refresh token reuse detected; revoking its token family");
-            db::write(&state.pool, move |c| Ok(write_transaction(c, |c| tokens::revoke_family(c, &family, now()))?)).await?;
+            db::write(&state.pool, move |c| Ok(tokens::revoke_family(c, &family, now)?)).await?;
             Err(Error::oauth(ErrorCode::InvalidGrant, "the refresh token was already used or revoked"))
         }
     }

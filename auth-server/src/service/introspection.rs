@@ -6,7 +6,6 @@ use shared_core::oauth::{scope_string_contains, IntrospectionResponse};
 use shared_core::token_digest;
 
 use super::client_auth::ClientCredentials;
-use super::now;
 use super::scopes::INTROSPECTION;
 use crate::db::tokens::AccessTokenView;
 use crate::db::{self, tokens};
@@ -19,14 +18,21 @@ pub enum Caller {
     Bearer(String),
 }
 
-pub async fn introspect(state: &AppState, caller: Caller, token: String) -> Result<IntrospectionResponse, Error> {
+/// Answers whether `token` is active at time `now`, for a caller allowed to ask.
+pub async fn introspect(
+    state: &AppState,
+    caller: Caller,
+    token: String,
+    now: i64,
+) -> Result<IntrospectionResponse, Error> {
     let target_hash = token_digest(&token);
     let view = match caller {
         Caller::Client(credentials) => {
             // One statement for the caller's row and the token.
             let client_id = credentials.client_id.clone();
             let (row, view) =
-                db::run(&state.pool, move |c| Ok(tokens::find_caller_and_access(c, &client_id, &target_hash)?)).await?;
+                db::read(&state.pool, move |c| Ok(tokens::find_caller_and_access(c, &client_id, &target_hash)?))
+                    .await?;
             let client = state.clients.authenticate(&state.hasher, &credentials, row).await?;
             if !client.scopes.contains(INTROSPECTION) {
                 return Err(Error::ClientForbidden("this client is not allowed to introspect tokens".into()));
@@ -35,13 +41,12 @@ pub async fn introspect(state: &AppState, caller: Caller, token: String) -> Resu
         }
         Caller::Bearer(bearer) => {
             let caller_hash = token_digest(&bearer);
-            let (caller, view) = db::run(&state.pool, move |c| {
+            let (caller, view) = db::read(&state.pool, move |c| {
                 Ok((tokens::find_access(c, &caller_hash)?, tokens::find_access(c, &target_hash)?))
             })
             .await?;
-            let at = now();
             match caller {
-                Some(caller) if caller.is_active(at) => {
+                Some(caller) if caller.is_active(now) => {
                     if !scope_string_contains(&caller.scope, INTROSPECTION) {
                         return Err(Error::InsufficientScope(INTROSPECTION));
                     }
@@ -51,7 +56,7 @@ pub async fn introspect(state: &AppState, caller: Caller, token: String) -> Resu
             view
         }
     };
-    Ok(describe(view, now(), &state.issuer))
+    Ok(describe(view, now, &state.issuer))
 }
 
 /// The RFC 7662 §2.2 answer for a token row (or its absence).

@@ -11,9 +11,10 @@ use shared_core::db::DbPool;
 pub async fn sweep(pool: &DbPool, batch: i64) -> Result<usize, crate::error::Error> {
     let mut total = 0;
     loop {
-        let now = super::now();
+        let now = shared_core::clock::now();
         let deleted = db::write(pool, move |c| {
-            Ok(tokens::delete_dead_access_tokens(c, now, batch)? + tokens::delete_expired_refresh_tokens(c, now, batch)?)
+            Ok(tokens::delete_dead_access_tokens(c, now, batch)?
+                + tokens::delete_expired_refresh_tokens(c, now, batch)?)
         })
         .await?;
         total += deleted;

@@ -1,5 +1,6 @@
-//! The OAuth logic as plain async functions over [`AppState`](crate::state::AppState): handlers extract,
-//! call one of these, and shape the answer.
+//! The OAuth logic as plain async functions: handlers extract, call one of these, and shape the answer.
+//! Each takes what it needs (the shared [`AppState`](crate::state::AppState), the request's values and the
+//! time `now`), so tests call them directly, without HTTP and with any clock they like.
 
 pub mod accounts;
 pub mod admin;
@@ -10,8 +11,3 @@ pub mod janitor;
 pub mod revocation;
 pub mod scopes;
 pub mod tokens;
-
-/// Seconds since the Unix epoch: the one clock every token decision reads.
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}

@@ -11,10 +11,10 @@ use crate::error::Error;
 use crate::state::TokenPolicy;
 
 /// 32 random bytes from the operating system, base64url without padding (43 characters).
-pub fn random_token() -> String {
+pub fn random_token() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the OS random number generator is unavailable");
-    URL_SAFE_NO_PAD.encode(bytes)
+    getrandom::fill(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// What a grant decided; turned into rows and a response by [`issue`].
@@ -32,7 +32,7 @@ pub fn issue(conn: &mut DbConn, policy: &TokenPolicy, grant: &Grant<'_>, now: i6
     let mut refresh = None;
     let mut refresh_token_id = None;
     if let (Some(family), Some(user_id)) = (grant.refresh_family, grant.user_id) {
-        let token = random_token();
+        let token = random_token()?;
         let id = tokens::insert_refresh(
             conn,
             &NewRefreshToken {
@@ -48,7 +48,7 @@ pub fn issue(conn: &mut DbConn, policy: &TokenPolicy, grant: &Grant<'_>, now: i6
         refresh = Some(token);
         refresh_token_id = Some(id);
     }
-    let access = random_token();
+    let access = random_token()?;
     tokens::insert_access(
         conn,
         &NewAccessToken {
@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn tokens_are_256_bit_base64url() {
-        let token = random_token();
+        let token = random_token().unwrap();
         assert_eq!(token.len(), 43);
         assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
         assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn tokens_do_not_repeat() {
-        let tokens: std::collections::HashSet<String> = (0..1000).map(|_| random_token()).collect();
+        let tokens: std::collections::HashSet<String> = (0..1000).map(|_| random_token().unwrap()).collect();
         assert_eq!(tokens.len(), 1000);
     }
 }

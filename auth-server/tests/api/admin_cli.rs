@@ -5,7 +5,14 @@ use std::process::{Command, Output};
 use crate::helpers::*;
 
 fn cli(app: &TestApp, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_auth-server"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auth-server"));
+    // Only this test's settings: none a developer exported.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AUTH_SERVER__") {
+            command.env_remove(name);
+        }
+    }
+    let output = command
         .args(args)
         .env("AUTH_SERVER__DATABASE__URL", &app.db.url)
         .env("AUTH_SERVER__SECURITY__BCRYPT_COST", "4")
@@ -18,11 +25,16 @@ fn cli(app: &TestApp, args: &[&str]) -> Output {
 
 fn field(output: &Output, name: &str) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).unwrap_or_else(|| panic!("no {name} in {stdout}")).to_owned()
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+        .to_owned()
 }
 
-crate::on_both_backends! {
-    async fn the_tutorials_client_create_command_works_exactly_so(app) {
+shared_core::on_both_backends! {
+    async fn the_tutorials_client_create_command_works_exactly_so(backend) {
+        let app = spawn_app(backend).await;
         cli(&app, &[
             "client", "create", "--name", "resource-server", "--client-id", "rs-id-2", "--client-secret", "rs-secret-2",
             "--grant-types", "password,refresh_token,client_credentials", "--scopes", "read,write,introspection",
@@ -33,7 +45,8 @@ crate::on_both_backends! {
         assert!(listed.contains("rs-id-2") && !listed.contains("rs-secret-2"));
     }
 
-    async fn generated_credentials_work_and_rotation_retires_the_old_secret_at_once(app) {
+    async fn generated_credentials_work_and_rotation_retires_the_old_secret_at_once(backend) {
+        let app = spawn_app(backend).await;
         let created = cli(&app, &["client", "create", "--name", "gen", "--grant-types", "client_credentials", "--scopes", "read"]);
         let (id, secret) = (field(&created, "client_id"), field(&created, "client_secret"));
         assert_eq!(id.len(), 43);
@@ -51,7 +64,8 @@ crate::on_both_backends! {
         assert_oauth_error(app.post_as("/o/token/", &id, &rotated, &form).await, 401, "invalid_client").await;
     }
 
-    async fn users_created_by_the_cli_can_log_in(app) {
+    async fn users_created_by_the_cli_can_log_in(backend) {
+        let app = spawn_app(backend).await;
         cli(&app, &["user", "create", "--email", "Admin@Example.com", "--password", PASSWORD]);
         app.password_grant("admin@example.com", PASSWORD).await;
         cli(&app, &["migrate"]);

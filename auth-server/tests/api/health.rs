@@ -2,15 +2,18 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-crate::on_both_backends! {
-    async fn liveness_and_readiness_answer_ok(app) {
+shared_core::on_both_backends! {
+    async fn liveness_and_readiness_answer_ok(backend) {
+        let app = spawn_app(backend).await;
         let live = app.get("/health/live").await;
         assert_eq!(live.status(), 200);
-        let ready: Value = app.get("/health/ready").await.json().await.unwrap();
-        assert_eq!(ready["database"], "ok");
+        let ready = app.get("/health/ready").await;
+        assert_eq!(ready.status(), 200);
+        assert_eq!(ready.json::<Value>().await.unwrap()["database"], "ok");
     }
 
-    async fn metadata_lists_the_endpoints_grants_and_scopes(app) {
+    async fn metadata_lists_the_endpoints_grants_and_scopes(backend) {
+        let app = spawn_app(backend).await;
         let response = app.get("/.well-known/oauth-authorization-server").await;
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
@@ -24,7 +27,8 @@ crate::on_both_backends! {
         assert!(body["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&Value::from("client_secret_basic")));
     }
 
-    async fn unknown_paths_and_wrong_methods_get_json_errors(app) {
+    async fn unknown_paths_and_wrong_methods_get_json_errors(backend) {
+        let app = spawn_app(backend).await;
         let missing = app.get("/nope").await;
         assert_eq!(missing.status(), 404);
         assert!(missing.json::<Value>().await.unwrap()["error"].is_string());
@@ -34,7 +38,8 @@ crate::on_both_backends! {
         assert_eq!(get_token.status(), 405);
     }
 
-    async fn paths_work_with_and_without_the_trailing_slash(app) {
+    async fn paths_work_with_and_without_the_trailing_slash(backend) {
+        let app = spawn_app(backend).await;
         for path in ["/o/token/", "/o/token"] {
             let response = app.post_as_rs(path, &[("grant_type", "client_credentials")]).await;
             assert_eq!(response.status(), 200, "{path}");

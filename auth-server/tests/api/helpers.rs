@@ -1,111 +1,44 @@
 //! `spawn_app` and the requests the tests make.
 
-use auth_server::{Application, Settings};
+use std::ops::Deref;
+
+use auth_server::testing::TestAuthServer;
+pub use auth_server::testing::{PASSWORD, RS_ID, RS_SECRET};
+use auth_server::Settings;
 use reqwest::{Client, Response};
 use serde_json::Value;
-use shared_core::db::DbPool;
 pub use shared_core::testing::Backend;
 use shared_core::testing::TestDatabase;
 
-pub const RS_ID: &str = "rs-id";
-pub const RS_SECRET: &str = "rs-secret";
-pub const PASSWORD: &str = "correct-horse-battery";
-
-/// Declares each test twice: `sqlite::name` and `postgres::name` (skipped, and saying so, without
-/// `TEST_POSTGRES_URL`).
-#[macro_export]
-macro_rules! on_both_backends {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        mod sqlite {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[actix_rt::test]
-                async fn $name() {
-                    let $app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.expect("sqlite");
-                    $body
-                }
-            )*
-        }
-        mod postgres {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[actix_rt::test]
-                async fn $name() {
-                    let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await else { return };
-                    $body
-                }
-            )*
-        }
-    };
-}
-
+/// A running auth server on its own database, and an HTTP client for it.
 pub struct TestApp {
-    pub address: String,
+    pub server: TestAuthServer,
     pub http: Client,
-    pub pool: DbPool,
-    pub settings: Settings,
     pub db: TestDatabase,
-    handle: actix_web::dev::ServerHandle,
 }
 
-/// The settings every test starts from: port 0, cheap bcrypt, no janitor, the tutorial client.
-pub fn test_settings(database_url: &str) -> Settings {
-    let mut settings = Settings::load(None).expect("default settings");
-    settings.http.host = "127.0.0.1".into();
-    settings.http.port = 0;
-    settings.http.workers = 2;
-    settings.database.url = database_url.to_owned();
-    settings.database.pool_size = 4;
-    settings.security.bcrypt_cost = 4;
-    settings.security.hasher_threads = 2;
-    settings.janitor.interval_secs = 0;
-    settings.issuer = String::new();
-    settings.clients.clear();
-    settings.clients.insert("tutorial".into(), tutorial_client(RS_SECRET));
-    settings
-}
+impl Deref for TestApp {
+    type Target = TestAuthServer;
 
-pub fn tutorial_client(secret: &str) -> auth_server::settings::BootstrapClient {
-    serde_json::from_value(serde_json::json!({
-        "client_id": RS_ID,
-        "client_secret": secret,
-        "name": "resource-server",
-        "grant_types": "password,refresh_token,client_credentials",
-        "scopes": "read,write,introspection",
-    }))
-    .unwrap()
-}
-
-pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    let db = TestDatabase::create(backend, "auth")?;
-    let settings = test_settings(&db.url);
-    Some(spawn_with(db, settings).await)
-}
-
-pub async fn spawn_with(db: TestDatabase, settings: Settings) -> TestApp {
-    let app = Application::build(settings.clone()).await.expect("build app");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let pool = app.pool();
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
-    TestApp { address, http: Client::new(), pool, settings, db, handle }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        // Stop accepting; the database is dropped after (TestDatabase's Drop).
-        let handle = self.handle.clone();
-        drop(handle.stop(false));
+    fn deref(&self) -> &TestAuthServer {
+        &self.server
     }
+}
+
+/// An auth server with the test settings ([`Settings::for_tests`]) on a fresh database.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], with the settings changed by `adjust` first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDatabase::create(backend, "auth");
+    let mut settings = Settings::for_tests(&db.url);
+    adjust(&mut settings);
+    TestApp { server: TestAuthServer::start(settings).await, http: Client::new(), db }
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.address, path)
-    }
-
     pub async fn get(&self, path: &str) -> Response {
         self.http.get(self.url(path)).send().await.unwrap()
     }

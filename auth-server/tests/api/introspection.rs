@@ -2,8 +2,9 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-crate::on_both_backends! {
-    async fn an_active_user_token_is_described_in_full(app) {
+shared_core::on_both_backends! {
+    async fn an_active_user_token_is_described_in_full(backend) {
+        let app = spawn_app(backend).await;
         let tokens = app.user_with_tokens("intro@example.com").await;
         let body = app.introspect(str_of(&tokens, "access_token")).await;
         assert_eq!(body["active"], true);
@@ -17,7 +18,8 @@ crate::on_both_backends! {
         assert_eq!(exp - iat, 3600);
     }
 
-    async fn the_subject_is_stable_across_tokens(app) {
+    async fn the_subject_is_stable_across_tokens(backend) {
+        let app = spawn_app(backend).await;
         let first = app.user_with_tokens("stable@example.com").await;
         let second = app.password_grant("stable@example.com", PASSWORD).await;
         let a = app.introspect(str_of(&first, "access_token")).await;
@@ -25,20 +27,23 @@ crate::on_both_backends! {
         assert_eq!(a["sub"], b["sub"]);
     }
 
-    async fn unknown_tokens_and_refresh_tokens_are_only_active_false(app) {
+    async fn unknown_tokens_and_refresh_tokens_are_only_active_false(backend) {
+        let app = spawn_app(backend).await;
         assert_eq!(app.introspect("no-such-token").await, json!({"active": false}));
         let tokens = app.user_with_tokens("refresh@example.com").await;
         assert_eq!(app.introspect(str_of(&tokens, "refresh_token")).await, json!({"active": false}));
     }
 
-    async fn client_credentials_tokens_carry_no_user(app) {
+    async fn client_credentials_tokens_carry_no_user(backend) {
+        let app = spawn_app(backend).await;
         let token = app.client_credentials("read").await;
         let body = app.introspect(&token).await;
         assert_eq!(body["active"], true);
         assert!(body.get("username").is_none() && body.get("sub").is_none());
     }
 
-    async fn a_bearer_token_with_the_introspection_scope_may_introspect(app) {
+    async fn a_bearer_token_with_the_introspection_scope_may_introspect(backend) {
+        let app = spawn_app(backend).await;
         let machine = app.client_credentials("introspection").await;
         let tokens = app.user_with_tokens("bearer@example.com").await;
         let response = app.http.post(app.url("/o/introspect/")).bearer_auth(&machine)
@@ -47,7 +52,8 @@ crate::on_both_backends! {
         assert_eq!(response.json::<Value>().await.unwrap()["username"], "bearer@example.com");
     }
 
-    async fn a_user_token_cannot_introspect(app) {
+    async fn a_user_token_cannot_introspect(backend) {
+        let app = spawn_app(backend).await;
         let tokens = app.user_with_tokens("nosy@example.com").await;
         let user_token = str_of(&tokens, "access_token");
         let response = app.http.post(app.url("/o/introspect/")).bearer_auth(user_token)
@@ -59,19 +65,15 @@ crate::on_both_backends! {
         assert!(headers["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
     }
 
-    async fn a_client_without_the_introspection_scope_is_forbidden(app) {
-        let mut conn = app.pool.get().unwrap();
-        let spec = auth_server::service::admin::ClientSpec {
-            client_id: Some("plain".into()), name: "plain".into(), secret: Some("plain-secret".into()), public: false,
-            grant_types: vec!["client_credentials".into()], scopes: vec!["read".into()],
-        };
-        auth_server::service::admin::create_client(&mut conn, spec, &app.settings.scopes.available, 4).unwrap();
-        drop(conn);
+    async fn a_client_without_the_introspection_scope_is_forbidden(backend) {
+        let app = spawn_app(backend).await;
+        app.create_client("plain", Some("plain-secret"), "client_credentials", "read").await;
         let response = app.post_as("/o/introspect/", "plain", "plain-secret", &[("token", "x")]).await;
         assert_oauth_error(response, 403, "unauthorized_client").await;
     }
 
-    async fn missing_or_wrong_credentials_are_401_and_a_missing_token_is_400(app) {
+    async fn missing_or_wrong_credentials_are_401_and_a_missing_token_is_400(backend) {
+        let app = spawn_app(backend).await;
         let anonymous = app.post_form("/o/introspect/", &[("token", "x")]).await;
         let headers = assert_oauth_error(anonymous, 401, "invalid_client").await;
         assert!(headers.contains_key("www-authenticate"));

@@ -1,6 +1,8 @@
 //! The auth server's integration tests: a real server on 127.0.0.1 port 0, a fresh database per test,
 //! real HTTP. Every test runs on SQLite and on PostgreSQL (`TEST_POSTGRES_URL`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failed unwrap is a failed test")]
+
 mod helpers;
 
 mod admin_cli;
@@ -12,5 +14,6 @@ mod openapi;
 mod password_change;
 mod refresh;
 mod revocation;
+mod services;
 mod signup;
 mod token;

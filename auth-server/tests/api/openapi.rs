@@ -1,7 +1,10 @@
 use serde_json::Value;
 
-crate::on_both_backends! {
-    async fn every_documented_operation_is_served(app) {
+use crate::helpers::*;
+
+shared_core::on_both_backends! {
+    async fn every_documented_operation_is_served(backend) {
+        let app = spawn_app(backend).await;
         let document: Value = app.get("/openapi.json").await.json().await.unwrap();
         assert!(document["openapi"].as_str().unwrap().starts_with("3."));
         let paths = document["paths"].as_object().unwrap();

@@ -8,8 +8,9 @@ async fn change(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     app.http.put(app.url("/users/password/")).bearer_auth(token).json(&body).send().await.unwrap()
 }
 
-crate::on_both_backends! {
-    async fn a_password_change_ends_every_other_session(app) {
+shared_core::on_both_backends! {
+    async fn a_password_change_ends_every_other_session(backend) {
+        let app = spawn_app(backend).await;
         let used = app.user_with_tokens("pw@example.com").await;
         let other = app.password_grant("pw@example.com", PASSWORD).await;
         let body = json!({"old_password": PASSWORD, "password": NEW_PASSWORD, "password2": NEW_PASSWORD});
@@ -27,7 +28,8 @@ crate::on_both_backends! {
         app.password_grant("pw@example.com", NEW_PASSWORD).await;
     }
 
-    async fn a_wrong_old_password_is_a_field_error(app) {
+    async fn a_wrong_old_password_is_a_field_error(backend) {
+        let app = spawn_app(backend).await;
         let tokens = app.user_with_tokens("old@example.com").await;
         let body = json!({"old_password": "not-my-password", "password": NEW_PASSWORD, "password2": NEW_PASSWORD});
         let response = change(&app, str_of(&tokens, "access_token"), body).await;
@@ -35,7 +37,8 @@ crate::on_both_backends! {
         assert_eq!(response.json::<Value>().await.unwrap(), json!({"old_password": ["Wrong password."]}));
     }
 
-    async fn the_new_password_is_validated(app) {
+    async fn the_new_password_is_validated(backend) {
+        let app = spawn_app(backend).await;
         let tokens = app.user_with_tokens("val@example.com").await;
         let body = json!({"old_password": PASSWORD, "password": "password123", "password2": "password1234"});
         let response = change(&app, str_of(&tokens, "access_token"), body).await;
@@ -45,7 +48,8 @@ crate::on_both_backends! {
         assert_eq!(errors["password2"], json!(["Password fields didn't match."]));
     }
 
-    async fn a_password_change_needs_a_users_bearer_token(app) {
+    async fn a_password_change_needs_a_users_bearer_token(backend) {
+        let app = spawn_app(backend).await;
         let body = json!({"old_password": PASSWORD, "password": NEW_PASSWORD, "password2": NEW_PASSWORD});
         let anonymous = app.http.put(app.url("/users/password/")).json(&body).send().await.unwrap();
         let headers = assert_oauth_error(anonymous, 401, "invalid_request").await;

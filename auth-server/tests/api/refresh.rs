@@ -2,8 +2,9 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-crate::on_both_backends! {
-    async fn a_refresh_rotates_the_refresh_token_and_retires_the_old_access_token(app) {
+shared_core::on_both_backends! {
+    async fn a_refresh_rotates_the_refresh_token_and_retires_the_old_access_token(backend) {
+        let app = spawn_app(backend).await;
         let first = app.user_with_tokens("rot@example.com").await;
         let response = app.refresh(str_of(&first, "refresh_token")).await;
         assert_eq!(response.status(), 200);
@@ -17,7 +18,8 @@ crate::on_both_backends! {
         assert_eq!(third.status(), 200);
     }
 
-    async fn reusing_a_retired_refresh_token_revokes_the_whole_family(app) {
+    async fn reusing_a_retired_refresh_token_revokes_the_whole_family(backend) {
+        let app = spawn_app(backend).await;
         let first = app.user_with_tokens("reuse@example.com").await;
         let second: Value = app.refresh(str_of(&first, "refresh_token")).await.json().await.unwrap();
         let replay = app.refresh(str_of(&first, "refresh_token")).await;
@@ -27,24 +29,20 @@ crate::on_both_backends! {
         assert_oauth_error(after, 400, "invalid_grant").await;
     }
 
-    async fn unknown_refresh_tokens_and_other_clients_tokens_are_invalid_grant(app) {
+    async fn unknown_refresh_tokens_and_other_clients_tokens_are_invalid_grant(backend) {
+        let app = spawn_app(backend).await;
         let unknown = app.refresh("not-a-token").await;
         assert_oauth_error(unknown, 400, "invalid_grant").await;
         let tokens = app.user_with_tokens("other@example.com").await;
-        let mut conn = app.pool.get().unwrap();
-        let spec = auth_server::service::admin::ClientSpec {
-            client_id: Some("other".into()), name: "other".into(), secret: Some("other-secret".into()), public: false,
-            grant_types: vec!["refresh_token".into()], scopes: vec!["read".into(), "write".into()],
-        };
-        auth_server::service::admin::create_client(&mut conn, spec, &app.settings.scopes.available, 4).unwrap();
-        drop(conn);
+        app.create_client("other", Some("other-secret"), "refresh_token", "read,write").await;
         let stolen = app.post_as("/o/token/", "other", "other-secret", &[("grant_type", "refresh_token"), ("refresh_token", str_of(&tokens, "refresh_token"))]).await;
         assert_oauth_error(stolen, 400, "invalid_grant").await;
         // The owner can still use it.
         assert_eq!(app.refresh(str_of(&tokens, "refresh_token")).await.status(), 200);
     }
 
-    async fn a_refresh_may_narrow_the_scope_but_never_widen_it(app) {
+    async fn a_refresh_may_narrow_the_scope_but_never_widen_it(backend) {
+        let app = spawn_app(backend).await;
         let tokens = app.user_with_tokens("narrow@example.com").await;
         let wider = app.post_as_rs("/o/token/", &[("grant_type", "refresh_token"), ("refresh_token", str_of(&tokens, "refresh_token")), ("scope", "read write introspection")]).await;
         assert_oauth_error(wider, 400, "invalid_scope").await;
@@ -54,7 +52,8 @@ crate::on_both_backends! {
         assert_eq!(narrower.json::<Value>().await.unwrap()["scope"], "read");
     }
 
-    async fn concurrent_refreshes_with_one_token_let_exactly_one_win(app) {
+    async fn concurrent_refreshes_with_one_token_let_exactly_one_win(backend) {
+        let app = spawn_app(backend).await;
         let tokens = app.user_with_tokens("race@example.com").await;
         let refresh = str_of(&tokens, "refresh_token").to_owned();
         let attempts = (0..4).map(|_| app.refresh(&refresh));

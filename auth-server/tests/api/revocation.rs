@@ -1,7 +1,8 @@
 use crate::helpers::*;
 
-crate::on_both_backends! {
-    async fn revoking_an_access_token_makes_it_inactive(app) {
+shared_core::on_both_backends! {
+    async fn revoking_an_access_token_makes_it_inactive(backend) {
+        let app = spawn_app(backend).await;
         let tokens = app.user_with_tokens("rev@example.com").await;
         let access = str_of(&tokens, "access_token");
         let response = app.post_as_rs("/o/revoke_token/", &[("token", access), ("token_type_hint", "access_token")]).await;
@@ -11,7 +12,8 @@ crate::on_both_backends! {
         assert_eq!(app.refresh(str_of(&tokens, "refresh_token")).await.status(), 200);
     }
 
-    async fn revoking_a_refresh_token_revokes_its_access_token(app) {
+    async fn revoking_a_refresh_token_revokes_its_access_token(backend) {
+        let app = spawn_app(backend).await;
         let tokens = app.user_with_tokens("revref@example.com").await;
         let response = app.post_as_rs("/o/revoke_token/", &[("token", str_of(&tokens, "refresh_token"))]).await;
         assert_eq!(response.status(), 200);
@@ -19,21 +21,17 @@ crate::on_both_backends! {
         assert_oauth_error(app.refresh(str_of(&tokens, "refresh_token")).await, 400, "invalid_grant").await;
     }
 
-    async fn a_client_cannot_revoke_another_clients_token(app) {
+    async fn a_client_cannot_revoke_another_clients_token(backend) {
+        let app = spawn_app(backend).await;
         let tokens = app.user_with_tokens("owner@example.com").await;
-        let mut conn = app.pool.get().unwrap();
-        let spec = auth_server::service::admin::ClientSpec {
-            client_id: Some("intruder".into()), name: "intruder".into(), secret: Some("intruder-secret".into()), public: false,
-            grant_types: vec!["client_credentials".into()], scopes: vec!["read".into()],
-        };
-        auth_server::service::admin::create_client(&mut conn, spec, &app.settings.scopes.available, 4).unwrap();
-        drop(conn);
+        app.create_client("intruder", Some("intruder-secret"), "client_credentials", "read").await;
         let response = app.post_as("/o/revoke_token/", "intruder", "intruder-secret", &[("token", str_of(&tokens, "access_token"))]).await;
         assert_eq!(response.status(), 200, "indistinguishable from an unknown token");
         assert!(app.is_active(str_of(&tokens, "access_token")).await);
     }
 
-    async fn unknown_tokens_answer_200_and_bad_requests_are_refused(app) {
+    async fn unknown_tokens_answer_200_and_bad_requests_are_refused(backend) {
+        let app = spawn_app(backend).await;
         assert_eq!(app.post_as_rs("/o/revoke_token/", &[("token", "unknown")]).await.status(), 200);
         assert_oauth_error(app.post_as_rs("/o/revoke_token/", &[]).await, 400, "invalid_request").await;
         assert_oauth_error(app.post_form("/o/revoke_token/", &[("token", "x")]).await, 401, "invalid_client").await;

@@ -2,8 +2,9 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-crate::on_both_backends! {
-    async fn the_password_grant_issues_bearer_and_refresh_tokens_with_no_store(app) {
+shared_core::on_both_backends! {
+    async fn the_password_grant_issues_bearer_and_refresh_tokens_with_no_store(backend) {
+        let app = spawn_app(backend).await;
         app.signup("pat@example.com", PASSWORD).await;
         let response = app
             .post_as_rs("/o/token/", &[("grant_type", "password"), ("username", "pat@example.com"), ("password", PASSWORD)])
@@ -19,7 +20,8 @@ crate::on_both_backends! {
         assert_eq!(str_of(&body, "refresh_token").len(), 43);
     }
 
-    async fn client_credentials_in_the_body_work_like_basic(app) {
+    async fn client_credentials_in_the_body_work_like_basic(backend) {
+        let app = spawn_app(backend).await;
         app.signup("body@example.com", PASSWORD).await;
         let form = [
             ("grant_type", "password"), ("username", "BODY@example.com"), ("password", PASSWORD),
@@ -29,7 +31,8 @@ crate::on_both_backends! {
         assert_eq!(response.status(), 200);
     }
 
-    async fn a_wrong_password_or_unknown_user_is_invalid_grant(app) {
+    async fn a_wrong_password_or_unknown_user_is_invalid_grant(backend) {
+        let app = spawn_app(backend).await;
         app.signup("kim@example.com", PASSWORD).await;
         let wrong = app.post_as_rs("/o/token/", &[("grant_type", "password"), ("username", "kim@example.com"), ("password", "nope-nope-nope")]).await;
         assert_oauth_error(wrong, 400, "invalid_grant").await;
@@ -37,7 +40,8 @@ crate::on_both_backends! {
         assert_oauth_error(unknown, 400, "invalid_grant").await;
     }
 
-    async fn a_bad_client_is_401_invalid_client_with_a_basic_challenge(app) {
+    async fn a_bad_client_is_401_invalid_client_with_a_basic_challenge(backend) {
+        let app = spawn_app(backend).await;
         let wrong_secret = app.post_as("/o/token/", RS_ID, "wrong", &[("grant_type", "client_credentials")]).await;
         let headers = assert_oauth_error(wrong_secret, 401, "invalid_client").await;
         assert!(headers["www-authenticate"].to_str().unwrap().starts_with("Basic"));
@@ -49,7 +53,8 @@ crate::on_both_backends! {
         assert_oauth_error(none, 401, "invalid_client").await;
     }
 
-    async fn request_errors_follow_rfc_6749(app) {
+    async fn request_errors_follow_rfc_6749(backend) {
+        let app = spawn_app(backend).await;
         let missing = app.post_as_rs("/o/token/", &[("scope", "read")]).await;
         assert_oauth_error(missing, 400, "invalid_request").await;
         let unsupported = app.post_as_rs("/o/token/", &[("grant_type", "authorization_code"), ("code", "x")]).await;
@@ -69,7 +74,8 @@ crate::on_both_backends! {
         assert_oauth_error(no_refresh, 400, "invalid_request").await;
     }
 
-    async fn scopes_are_bounded_by_the_client_and_introspection_is_machine_only(app) {
+    async fn scopes_are_bounded_by_the_client_and_introspection_is_machine_only(backend) {
+        let app = spawn_app(backend).await;
         app.signup("scope@example.com", PASSWORD).await;
         let read_only = app.post_as_rs("/o/token/", &[("grant_type", "password"), ("username", "scope@example.com"), ("password", PASSWORD), ("scope", "read")]).await;
         assert_eq!(read_only.json::<Value>().await.unwrap()["scope"], "read");
@@ -81,7 +87,8 @@ crate::on_both_backends! {
         assert_eq!(machine.json::<Value>().await.unwrap()["scope"], "introspection");
     }
 
-    async fn client_credentials_tokens_have_no_refresh_token_and_default_scopes(app) {
+    async fn client_credentials_tokens_have_no_refresh_token_and_default_scopes(backend) {
+        let app = spawn_app(backend).await;
         let response = app.post_as_rs("/o/token/", &[("grant_type", "client_credentials")]).await;
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
@@ -89,19 +96,10 @@ crate::on_both_backends! {
         assert_eq!(body["scope"], "read write");
     }
 
-    async fn a_client_may_only_use_its_own_grants(app) {
-        let mut conn = app.pool.get().unwrap();
-        let spec = auth_server::service::admin::ClientSpec {
-            client_id: Some("cc-only".into()), name: "cc".into(), secret: Some("cc-secret".into()), public: false,
-            grant_types: vec!["client_credentials".into()], scopes: vec!["read".into()],
-        };
-        auth_server::service::admin::create_client(&mut conn, spec, &app.settings.scopes.available, 4).unwrap();
-        let public = auth_server::service::admin::ClientSpec {
-            client_id: Some("spa".into()), name: "spa".into(), secret: None, public: true,
-            grant_types: vec!["password".into()], scopes: vec!["read".into()],
-        };
-        auth_server::service::admin::create_client(&mut conn, public, &app.settings.scopes.available, 4).unwrap();
-        drop(conn);
+    async fn a_client_may_only_use_its_own_grants(backend) {
+        let app = spawn_app(backend).await;
+        app.create_client("cc-only", Some("cc-secret"), "client_credentials", "read").await;
+        app.create_client("spa", None, "password", "read").await;
         app.signup("grant@example.com", PASSWORD).await;
         let refused = app.post_as("/o/token/", "cc-only", "cc-secret", &[("grant_type", "password"), ("username", "grant@example.com"), ("password", PASSWORD)]).await;
         assert_oauth_error(refused, 400, "unauthorized_client").await;
@@ -117,7 +115,8 @@ crate::on_both_backends! {
         assert_oauth_error(public_with_secret, 401, "invalid_client").await;
     }
 
-    async fn oversized_token_requests_get_413(app) {
+    async fn oversized_token_requests_get_413(backend) {
+        let app = spawn_app(backend).await;
         let big = "a".repeat(65 * 1024);
         let response = app.post_as_rs("/o/token/", &[("grant_type", "client_credentials"), ("scope", &big)]).await;
         assert_oauth_error(response, 413, "invalid_request").await;

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use shared_core::db::{is_unique_violation, DbConn};
-use shared_core::db_run;
+use shared_core::Price;
 
 use super::schema::{items, users};
 
@@ -16,12 +16,12 @@ pub struct ItemRow {
     pub owner_email: String,
 }
 
-/// The writable fields of an item.
+/// The writable fields of an item, validated.
 #[derive(Debug, Clone)]
 pub struct ItemValues {
     pub name: String,
     pub description: String,
-    pub price_cents: i64,
+    pub price: Price,
 }
 
 /// Storing failed because another item has this name (possibly inserted a moment ago by a racing request).
@@ -35,12 +35,7 @@ macro_rules! item_columns {
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<ItemRow>> {
-    db_run!(conn, c => items::table
-        .inner_join(users::table)
-        .filter(items::id.eq(id))
-        .select(item_columns!())
-        .first(c)
-        .optional())
+    items::table.inner_join(users::table).filter(items::id.eq(id)).select(item_columns!()).first(conn).optional()
 }
 
 /// A page in id order, and how many items there are in all, read in one statement (one round trip, one
@@ -49,17 +44,17 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<ItemRow>> {
 pub fn page_and_total(conn: &mut DbConn, limit: i64, offset: i64) -> QueryResult<(Vec<ItemRow>, i64)> {
     let every_item = diesel::alias!(items as every_item);
     let total_items = every_item.count().single_value().assume_not_null();
-    let rows: Vec<(ItemRow, i64)> = db_run!(conn, c => items::table
+    let rows: Vec<(ItemRow, i64)> = items::table
         .inner_join(users::table)
         .order(items::id)
         .limit(limit)
         .offset(offset)
         .select((item_columns!(), total_items))
-        .load(c))?;
+        .load(conn)?;
     let total = match rows.first() {
         Some((_, total)) => *total,
         None if offset == 0 => 0,
-        None => db_run!(conn, c => items::table.count().get_result(c))?,
+        None => items::table.count().get_result(conn)?,
     };
     Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
 }
@@ -73,40 +68,45 @@ fn unique_violation_is_name<T>(result: QueryResult<T>) -> QueryResult<Result<T, 
 }
 
 pub fn insert(conn: &mut DbConn, owner: i64, values: &ItemValues, now: i64) -> QueryResult<Result<i64, NameTaken>> {
-    let inserted = db_run!(conn, c => diesel::insert_into(items::table)
+    let inserted = diesel::insert_into(items::table)
         .values((
             items::name.eq(&values.name),
             items::description.eq(&values.description),
-            items::price_cents.eq(values.price_cents),
+            items::price_cents.eq(values.price.cents()),
             items::user_id.eq(owner),
             items::created_at.eq(now),
             items::updated_at.eq(now),
         ))
         .returning(items::id)
-        .get_result::<i64>(c));
+        .get_result::<i64>(conn);
     unique_violation_is_name(inserted)
 }
 
 /// Updates the item if `owner` still owns it; `Ok(Ok(false))` when it is gone or changed hands.
-pub fn update(conn: &mut DbConn, id: i64, owner: i64, values: &ItemValues, now: i64) -> QueryResult<Result<bool, NameTaken>> {
-    let updated = db_run!(conn, c => diesel::update(items::table.filter(items::id.eq(id)).filter(items::user_id.eq(owner)))
+pub fn update(
+    conn: &mut DbConn,
+    id: i64,
+    owner: i64,
+    values: &ItemValues,
+    now: i64,
+) -> QueryResult<Result<bool, NameTaken>> {
+    let updated = diesel::update(items::table.filter(items::id.eq(id)).filter(items::user_id.eq(owner)))
         .set((
             items::name.eq(&values.name),
             items::description.eq(&values.description),
-            items::price_cents.eq(values.price_cents),
+            items::price_cents.eq(values.price.cents()),
             items::updated_at.eq(now),
         ))
-        .execute(c));
+        .execute(conn);
     unique_violation_is_name(updated.map(|n| n == 1))
 }
 
 /// Deletes the item if `owner` owns it.
 pub fn delete(conn: &mut DbConn, id: i64, owner: i64) -> QueryResult<bool> {
-    db_run!(conn, c => diesel::delete(items::table.filter(items::id.eq(id)).filter(items::user_id.eq(owner))).execute(c))
-        .map(|n| n == 1)
+    diesel::delete(items::table.filter(items::id.eq(id)).filter(items::user_id.eq(owner))).execute(conn).map(|n| n == 1)
 }
 
 /// The owner of an item, to tell 404 from 403.
 pub fn owner_of(conn: &mut DbConn, id: i64) -> QueryResult<Option<i64>> {
-    db_run!(conn, c => items::table.find(id).select(items::user_id).first(c).optional())
+    items::table.find(id).select(items::user_id).first(conn).optional()
 }

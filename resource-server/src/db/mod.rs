@@ -1,4 +1,5 @@
-//! The resource server's persistence: embedded migrations, the blocking-pool bridge, repository functions.
+//! The resource server's persistence: embedded migrations, the pool's two entry points with this server's
+//! error type, and repository functions. Only this module touches `schema`.
 
 pub mod items;
 pub mod schema;
@@ -12,22 +13,23 @@ use crate::error::Error;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/resource-server/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/resource-server/postgres");
 
-pub fn migrate(conn: &mut DbConn) -> Result<usize, DbError> {
-    shared_core::db::run_migrations(conn, SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS)
+/// Applies pending migrations; returns how many ran.
+pub async fn migrate(pool: &DbPool) -> Result<usize, DbError> {
+    shared_core::db::run_migrations(pool, SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS).await
 }
 
-/// Read-only `work` on the blocking pool (see [`shared_core::db::run`]), with this server's error type.
-pub async fn run<T: Send + 'static>(
+/// Read-only `work` (see [`DbPool::read`]), with this server's error type.
+pub async fn read<T: Send + 'static>(
     pool: &DbPool,
     work: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
-    shared_core::db::run(pool, work).await
+    pool.read(work).await
 }
 
-/// `work` that writes (see [`shared_core::db::write`]), with this server's error type.
+/// `work` that writes, as one transaction (see [`DbPool::write`]), with this server's error type.
 pub async fn write<T: Send + 'static>(
     pool: &DbPool,
     work: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
-    shared_core::db::write(pool, work).await
+    pool.write(work).await
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 use shared_core::account::{LoginRequest, PasswordChangeRequest, RefreshRequest, SignupRequest};
 use shared_core::body;
 use shared_core::field_errors::messages;
+use shared_core::oauth::TokenRequest;
 use shared_core::FieldErrors;
 
 use crate::auth_client::Upstream;
@@ -24,16 +25,19 @@ fn pass_through(upstream: Upstream) -> HttpResponse {
 }
 
 /// Each named field must be present and non-blank, reported DRF-style otherwise.
-fn require<'a>(fields: &[(&str, &'a Option<String>)]) -> Result<Vec<&'a str>, Error> {
+fn require<const N: usize>(fields: [(&str, Option<String>); N]) -> Result<[String; N], Error> {
     let mut errors = FieldErrors::new();
-    let mut values = Vec::with_capacity(fields.len());
-    for (name, value) in fields {
-        match value.as_deref() {
-            None => errors.add(name, messages::REQUIRED),
-            Some("") => errors.add(name, messages::BLANK),
-            Some(v) => values.push(v),
+    let values = fields.map(|(name, value)| match value.as_deref() {
+        None => {
+            errors.add(name, messages::REQUIRED);
+            String::new()
         }
-    }
+        Some("") => {
+            errors.add(name, messages::BLANK);
+            String::new()
+        }
+        Some(_) => value.unwrap_or_default(),
+    });
     errors.into_result()?;
     Ok(values)
 }
@@ -42,7 +46,11 @@ fn require<'a>(fields: &[(&str, &'a Option<String>)]) -> Result<Vec<&'a str>, Er
 #[utoipa::path(post, path = "/users/signup/", tag = "accounts",
     request_body(content = shared_core::account::SignupRequest, content_type = "application/json", description = "JSON or form-encoded"),
     responses((status = 201, description = "The auth server's answer, passed through", body = shared_core::account::SignupResponse), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
-pub async fn signup(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub async fn signup(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
     let request: SignupRequest = body::json_or_form(&req, payload).await?;
     let upstream = state.auth.account(reqwest::Method::POST, "/users/signup/", None, &json!(request)).await?;
     Ok(pass_through(upstream))
@@ -54,39 +62,50 @@ pub async fn signup(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
     responses((status = 200, description = "The password grant's answer", body = shared_core::oauth::TokenResponse), (status = 400, description = "Missing fields (DRF shape) or the auth server's invalid_grant", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let request: LoginRequest = body::json_or_form(&req, payload).await?;
-    let values = require(&[("email", &request.email), ("password", &request.password)])?;
-    let form = [("grant_type", "password"), ("username", values[0]), ("password", values[1])];
-    Ok(pass_through(state.auth.token(&form).await?))
+    let [username, password] = require([("email", request.email), ("password", request.password)])?;
+    let grant = TokenRequest {
+        grant_type: Some("password".into()),
+        username: Some(username),
+        password: Some(password),
+        ..TokenRequest::default()
+    };
+    Ok(pass_through(state.auth.token(&grant).await?))
 }
 
 /// `POST /users/token/refresh/` `{refresh}` → the refresh_token grant.
 #[utoipa::path(post, path = "/users/token/refresh/", tag = "accounts",
     request_body(content = shared_core::account::RefreshRequest, content_type = "application/json", description = "JSON or form-encoded"),
     responses((status = 200, description = "The refresh_token grant's answer (a new refresh token)", body = shared_core::oauth::TokenResponse), (status = 400, description = "Missing field or invalid_grant", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
-pub async fn refresh(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub async fn refresh(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
     let request: RefreshRequest = body::json_or_form(&req, payload).await?;
-    let values = require(&[("refresh", &request.refresh)])?;
-    let form = [("grant_type", "refresh_token"), ("refresh_token", values[0])];
-    Ok(pass_through(state.auth.token(&form).await?))
+    let [refresh_token] = require([("refresh", request.refresh)])?;
+    let grant = TokenRequest {
+        grant_type: Some("refresh_token".into()),
+        refresh_token: Some(refresh_token),
+        ..TokenRequest::default()
+    };
+    Ok(pass_through(state.auth.token(&grant).await?))
 }
 
 /// `PUT /users/password/` → auth `PUT /users/password/` with the caller's `Authorization` header.
 #[utoipa::path(put, path = "/users/password/", tag = "accounts", security(("bearer" = [])),
     request_body(content = shared_core::account::PasswordChangeRequest, content_type = "application/json", description = "JSON or form-encoded"),
     responses((status = 200, description = "Changed (body: {})"), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 401, description = "No or invalid bearer token", body = shared_core::oauth::ErrorBody), (status = 403, description = "The token carries no user", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
-pub async fn change_password(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+pub async fn change_password(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if crate::auth::bearer_token(&req)?.is_none() {
         return Err(Error::InvalidToken { token_sent: false });
     }
     let request: PasswordChangeRequest = body::json_or_form(&req, payload).await?;
-    let upstream = state
-        .auth
-        .account(reqwest::Method::PUT, "/users/password/", authorization.as_deref(), &json!(request))
-        .await?;
+    let upstream =
+        state.auth.account(reqwest::Method::PUT, "/users/password/", authorization.as_deref(), &json!(request)).await?;
     Ok(pass_through(upstream))
 }

@@ -16,7 +16,7 @@ pub async fn live() -> HttpResponse {
 #[utoipa::path(get, path = "/health/ready", tag = "meta",
     responses((status = 200, description = "Database and auth server answer"), (status = 503, description = "One of them does not")))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let database = db::run(&state.pool, |c| Ok(shared_core::db::ping(c)?)).await.is_ok();
+    let database = db::read(&state.pool, |c| Ok(shared_core::db::ping(c)?)).await.is_ok();
     let auth_server = state.auth.is_live().await;
     let status = if database && auth_server { "ok" } else { "unavailable" };
     let body = json!({

@@ -63,7 +63,13 @@ pub async fn list(
     response.insert_header(("X-Total-Count", page.total.to_string()));
     if offset + (page.items.len() as i64) < page.total {
         let info = req.connection_info();
-        let next = format!("<{}://{}{}?limit={limit}&offset={}>; rel=\"next\"", info.scheme(), info.host(), req.path(), offset + limit);
+        let next = format!(
+            "<{}://{}{}?limit={limit}&offset={}>; rel=\"next\"",
+            info.scheme(),
+            info.host(),
+            req.path(),
+            offset + limit
+        );
         response.insert_header((header::LINK, next));
     }
     Ok(response.json(page.items))
@@ -88,13 +94,24 @@ pub async fn create(
 /// `GET /items/<id>/`.
 #[utoipa::path(get, path = "/items/{id}/", tag = "items", security(("bearer" = ["read"])), params(("id" = i64, Path, description = "Item id; anything but a positive integer is 404")),
     responses((status = 200, description = "The item", body = shared_core::items::Item), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
-pub async fn retrieve(auth: Authenticated, id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub async fn retrieve(
+    auth: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
     auth.user_with_scope("read")?;
     let item = service::get(&state, item_id(&id)?).await?;
     Ok(HttpResponse::Ok().json(item))
 }
 
-async fn update(req: HttpRequest, payload: web::Payload, auth: Authenticated, id: &str, state: &AppState, partial: bool) -> Result<HttpResponse, Error> {
+async fn update(
+    req: HttpRequest,
+    payload: web::Payload,
+    auth: Authenticated,
+    id: &str,
+    state: &AppState,
+    partial: bool,
+) -> Result<HttpResponse, Error> {
     let user = auth.user_with_scope("write")?;
     let id = item_id(id)?;
     let input: ItemInput = body::json_or_form(&req, payload).await?;
@@ -133,7 +150,11 @@ pub async fn patch(
 /// `DELETE /items/<id>/`: 204, by the owner only.
 #[utoipa::path(delete, path = "/items/{id}/", tag = "items", security(("bearer" = ["write"])), params(("id" = i64, Path, description = "Item id; anything but a positive integer is 404")),
     responses((status = 204, description = "Deleted"), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
-pub async fn destroy(auth: Authenticated, id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub async fn destroy(
+    auth: Authenticated,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
     let user = auth.user_with_scope("write")?;
     service::delete(&state, user, item_id(&id)?).await?;
     Ok(HttpResponse::NoContent().finish())

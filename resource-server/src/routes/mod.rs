@@ -4,6 +4,7 @@
 pub(crate) mod accounts;
 pub(crate) mod health;
 pub(crate) mod items;
+pub mod openapi;
 
 use actix_web::{web, HttpResponse};
 
@@ -28,11 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/users/token/").route(web::post().to(accounts::token)))
         .service(resource("/users/token/refresh/").route(web::post().to(accounts::refresh)))
         .service(resource("/users/password/").route(web::put().to(accounts::change_password)))
-        .service(
-            resource("/items/")
-                .route(web::get().to(items::list))
-                .route(web::post().to(items::create)),
-        )
+        .service(resource("/items/").route(web::get().to(items::list)).route(web::post().to(items::create)))
         .service(
             resource("/items/{id}/")
                 .route(web::get().to(items::retrieve))
@@ -42,6 +39,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/health/live").route(web::get().to(health::live)))
         .service(resource("/health/ready").route(web::get().to(health::ready)))
-        .service(resource("/openapi.json").route(web::get().to(crate::openapi::openapi_json)))
+        .service(resource("/openapi.json").route(web::get().to(shared_core::api_doc::openapi_json)))
         .default_service(web::to(not_found));
 }

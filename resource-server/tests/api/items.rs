@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-crate::on_both_backends! {
+shared_core::on_both_backends! {
     async fn reading_needs_read_and_writing_needs_write(backend) {
         let system = spawn_system(backend).await;
         system.signup("scope@example.com").await;

@@ -2,7 +2,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-crate::on_both_backends! {
+shared_core::on_both_backends! {
     async fn every_documented_operation_is_served(backend) {
         let system = spawn_system(backend).await;
         let document: Value = system.http.get(system.url("/openapi.json")).send().await.unwrap().json().await.unwrap();

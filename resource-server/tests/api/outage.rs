@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-crate::on_both_backends! {
+shared_core::on_both_backends! {
     async fn an_outage_answers_503_while_cached_tokens_keep_working_and_recovery_follows(backend) {
         // TTL 0: every request asks the auth server, so the cached token is served only as stale.
         let system = spawn_system_with(backend, |s| {
@@ -36,8 +36,8 @@ crate::on_both_backends! {
         // A listener that accepts connections and never replies.
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let address = format!("http://{}", silent.local_addr().unwrap());
-        let auth_db = shared_core::testing::TestDatabase::create(backend, "unused").unwrap();
-        let rs_db = shared_core::testing::TestDatabase::create(backend, "rs_hang").unwrap();
+        let auth_db = shared_core::testing::TestDatabase::create(backend, "unused");
+        let rs_db = shared_core::testing::TestDatabase::create(backend, "rs_hang");
         let mut settings = rs_settings(&rs_db.url, &address);
         settings.auth.timeout_ms = 300;
         let app = resource_server::Application::build(settings).await.unwrap();

@@ -11,7 +11,7 @@ fn next_link(response: &reqwest::Response) -> Option<String> {
     Some(url)
 }
 
-crate::on_both_backends! {
+shared_core::on_both_backends! {
     async fn a_client_can_walk_every_page_by_following_next_links(backend) {
         let system = spawn_system(backend).await;
         let token = system.user_token("pages@example.com").await;

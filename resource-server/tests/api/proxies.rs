@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-crate::on_both_backends! {
+shared_core::on_both_backends! {
     async fn proxied_errors_keep_the_auth_servers_status_and_body(backend) {
         let system = spawn_system(backend).await;
         let weak = system.http.post(system.url("/users/signup/")).json(&json!({"email": "w@example.com", "password": "password123", "password2": "password123"})).send().await.unwrap();

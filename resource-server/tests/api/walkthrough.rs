@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-crate::on_both_backends! {
+shared_core::on_both_backends! {
     async fn the_tutorial_walkthrough_works_through_the_proxies(backend) {
         let system = spawn_system(backend).await;
         // Sign up and log in: the client secret never leaves the resource server.

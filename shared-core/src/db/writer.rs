@@ -12,11 +12,15 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use std::sync::Arc;
+
+use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{BlockingError, DbConn};
-use crate::db_run;
+
+/// The transaction manager of [`DbConn`]: it opens a transaction, or a savepoint inside one.
+type Transactions = <DbConn as Connection>::TransactionManager;
 
 /// A queued write, run with the writer's connection; `None` when its caller had gone and it did nothing.
 type Job = Box<dyn FnOnce(&mut DbConn) -> Option<Done> + Send>;
@@ -73,11 +77,8 @@ impl Writer {
             if reply.is_closed() {
                 return None;
             }
-            let result = if queued_at.elapsed() <= max_wait {
-                work(conn)
-            } else {
-                Err(BlockingError::Busy(max_wait).into())
-            };
+            let result =
+                if queued_at.elapsed() <= max_wait { work(conn) } else { Err(BlockingError::Busy(max_wait).into()) };
             let succeeded = result.is_ok();
             let answer = Box::new(move |commit_failed: Option<BlockingError>| {
                 let result = match commit_failed {
@@ -88,9 +89,9 @@ impl Writer {
             });
             Some(Done { succeeded, answer })
         });
-        self.jobs.send(job).await.map_err(|_| BlockingError::Task("the SQLite writer stopped".into()))?;
+        self.jobs.send(job).await.map_err(|_| BlockingError::WriterStopped)?;
         // Closed without an answer: the write panicked, or no savepoint could isolate it.
-        answer.await.map_err(|_| BlockingError::Task("the SQLite writer dropped the write (panicked?)".into()))?
+        answer.await.map_err(|_| BlockingError::WriterDropped)?
     }
 }
 
@@ -100,7 +101,7 @@ fn run_batch(conn: &mut DbConn, batch: Vec<Job>) {
         // The connection cannot start a transaction (SQLite fails the next statement the same way): run the
         // writes as they are, so that they fail, or succeed, each with its own error.
         for job in batch {
-            // A panicking write (its transaction is rolled back by `write_transaction`) fails only its
+            // A panicking write (its transaction is rolled back by diesel's `transaction`) fails only its
             // own request: the caller sees the answer channel closed.
             if let Ok(Some(done)) = catch_unwind(AssertUnwindSafe(|| job(conn))) {
                 (done.answer)(None);
@@ -126,31 +127,38 @@ fn run_batch(conn: &mut DbConn, batch: Vec<Job>) {
             Ok(None) | Err(_) => roll_back(conn),
         }
     }
-    let committed = db_run!(conn, c => AnsiTransactionManager::commit_transaction(c));
-    let failure = committed.err().map(|error| {
+    let failure = Transactions::commit_transaction(conn).err().map(|error| {
         roll_back(conn);
-        format!("the commit failed: {error}")
+        Arc::new(error)
     });
     for answer in answers {
-        answer(failure.clone().map(BlockingError::Task));
+        answer(failure.clone().map(BlockingError::CommitFailed));
     }
 }
 
+/// `BEGIN IMMEDIATE` takes SQLite's write lock at once, so that a writer in another process (the admin CLI)
+/// queues on the busy timeout instead of failing when a read lock cannot be upgraded. SQLite-only SQL; the
+/// writer only ever holds a SQLite connection.
 fn begin(conn: &mut DbConn) -> diesel::QueryResult<()> {
-    db_run!(conn, c => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"))
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConn::Postgres(_) => Transactions::begin_transaction(conn),
+    }
 }
 
 /// Inside the batch's transaction, `begin_transaction` opens a savepoint.
 fn savepoint(conn: &mut DbConn) -> diesel::QueryResult<()> {
-    db_run!(conn, c => AnsiTransactionManager::begin_transaction(c))
+    Transactions::begin_transaction(conn)
 }
 
 fn release(conn: &mut DbConn) -> diesel::QueryResult<()> {
-    db_run!(conn, c => AnsiTransactionManager::commit_transaction(c))
+    Transactions::commit_transaction(conn)
 }
 
 fn roll_back(conn: &mut DbConn) {
-    let _ = db_run!(conn, c => AnsiTransactionManager::rollback_transaction(c));
+    // A failed rollback leaves the connection's transaction state broken; the next `begin` fails and the
+    // writes of that batch fail with it, each with its own error.
+    let _ = Transactions::rollback_transaction(conn);
 }
 
 #[cfg(test)]
@@ -187,12 +195,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/w.sqlite3", dir.path().display());
         let mut conn = ConnectionManager::new(DatabaseUrl::parse(&url).unwrap()).connect().unwrap();
-        crate::db_run!(&mut conn, c => c.batch_execute("CREATE TABLE t (n INTEGER NOT NULL)")).unwrap();
+        conn.batch_execute("CREATE TABLE t (n INTEGER NOT NULL)").unwrap();
         (Writer::start(conn, max_wait).unwrap(), dir)
     }
 
     fn insert(n: i64) -> impl FnOnce(&mut DbConn) -> Result<(), Failed> + Send + 'static {
-        move |conn| Ok(crate::db_run!(conn, c => c.batch_execute(&format!("INSERT INTO t (n) VALUES ({n})")))?)
+        move |conn| Ok(conn.batch_execute(&format!("INSERT INTO t (n) VALUES ({n})"))?)
     }
 
     fn rows(conn: &mut DbConn) -> Result<Vec<i64>, Failed> {
@@ -201,7 +209,7 @@ mod tests {
             #[diesel(sql_type = BigInt)]
             n: i64,
         }
-        let rows: Vec<Row> = crate::db_run!(conn, c => diesel::sql_query("SELECT n FROM t ORDER BY rowid").load(c))?;
+        let rows: Vec<Row> = diesel::sql_query("SELECT n FROM t ORDER BY rowid").load(conn)?;
         Ok(rows.into_iter().map(|row| row.n).collect())
     }
 
@@ -287,7 +295,7 @@ mod tests {
         // Queued while the writer is held, these three run as one batch.
         let plain = writer.run(insert(1));
         let failing = writer.run(failing_insert(2));
-        let nested = writer.run(|conn| crate::db::write_transaction(conn, |conn| insert(3)(conn)));
+        let nested = writer.run(|conn| conn.transaction(|conn| insert(3)(conn)));
         let (mut plain, mut failing, mut nested) = (Box::pin(plain), Box::pin(failing), Box::pin(nested));
         assert!(poll_once(plain.as_mut()).await.is_none());
         assert!(poll_once(failing.as_mut()).await.is_none());

@@ -1,13 +1,10 @@
 //! The OpenAPI 3 description served at `/openapi.json`, generated from the handlers' annotations and the
 //! wire types, so it cannot drift from the code (a test also calls every documented operation).
 
-use std::sync::OnceLock;
-
-use actix_web::HttpResponse;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, health, items};
+use super::{accounts, health, items};
 
 struct SecuritySchemes;
 
@@ -24,7 +21,7 @@ impl Modify for SecuritySchemes {
     paths(
         accounts::signup, accounts::token, accounts::refresh, accounts::change_password,
         items::list, items::create, items::retrieve, items::replace, items::patch, items::destroy,
-        health::live, health::ready, openapi_json,
+        health::live, health::ready, shared_core::api_doc::openapi_json,
     ),
     components(schemas(
         shared_core::items::Item, shared_core::items::ItemOwner, shared_core::items::ItemInput,
@@ -35,11 +32,3 @@ impl Modify for SecuritySchemes {
     modifiers(&SecuritySchemes),
 )]
 pub struct ApiDoc;
-
-/// `GET /openapi.json`.
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document")))]
-pub async fn openapi_json() -> HttpResponse {
-    static DOCUMENT: OnceLock<String> = OnceLock::new();
-    let body = DOCUMENT.get_or_init(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises"));
-    HttpResponse::Ok().content_type("application/json").body(body.as_str())
-}

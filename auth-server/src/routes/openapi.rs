@@ -1,0 +1,34 @@
+//! The OpenAPI 3 description served at `/openapi.json`, generated from the handlers' annotations and the
+//! wire types, so it cannot drift from the code (a test also calls every documented operation).
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{meta, oauth, users};
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("client_basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "auth-server", description = "OAuth 2.0 authorization server: RFC 6749 grants, RFC 7662 introspection, RFC 7009 revocation, RFC 8414 metadata."),
+    paths(
+        oauth::token, oauth::introspect, oauth::revoke, users::signup, users::change_password,
+        meta::metadata, meta::live, meta::ready, shared_core::api_doc::openapi_json,
+    ),
+    components(schemas(
+        shared_core::oauth::TokenRequest, shared_core::oauth::TokenParameters,
+        shared_core::oauth::TokenResponse, shared_core::oauth::IntrospectionResponse, shared_core::oauth::ErrorBody,
+        shared_core::account::SignupRequest, shared_core::account::SignupResponse,
+        shared_core::account::PasswordChangeRequest, shared_core::FieldErrors,
+    )),
+    modifiers(&SecuritySchemes),
+)]
+pub struct ApiDoc;

@@ -1,0 +1,100 @@
+//! The error body of RFC 6749 §5.2 and RFC 6750 §3, its codes, and the `WWW-Authenticate: Bearer` challenge.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The error codes both servers answer with: RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1, plus the two
+/// the resource server needs beyond OAuth's (named here, never as loose strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    InvalidToken,
+    InsufficientScope,
+    UnsupportedTokenType,
+    TemporarilyUnavailable,
+    ServerError,
+    /// RFC 6749 §4.1.2.1's code for a refused request: the resource server's "not the item's owner".
+    AccessDenied,
+    /// No such resource (404); this project's code, as RFC 6749 defines none.
+    NotFound,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::ServerError => "server_error",
+            Self::AccessDenied => "access_denied",
+            Self::NotFound => "not_found",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `{"error": "...", "error_description": "..."}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_description: Option<String>,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        Self { error: code.as_str().to_owned(), error_description: Some(description.into()) }
+    }
+}
+
+/// An RFC 6750 §3 `WWW-Authenticate` value: `Bearer realm="..."`, plus `error` and `scope` when given.
+pub fn bearer_challenge(realm: &str, error: Option<ErrorCode>, scope: Option<&str>) -> String {
+    let mut value = format!("Bearer realm=\"{realm}\"");
+    if let Some(error) = error {
+        value.push_str(&format!(", error=\"{error}\""));
+    }
+    if let Some(scope) = scope {
+        value.push_str(&format!(", scope=\"{scope}\""));
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_name_the_error_and_scope_only_when_given() {
+        assert_eq!(bearer_challenge("rs", None, None), "Bearer realm=\"rs\"");
+        assert_eq!(
+            bearer_challenge("rs", Some(ErrorCode::InsufficientScope), Some("write")),
+            "Bearer realm=\"rs\", error=\"insufficient_scope\", scope=\"write\""
+        );
+    }
+
+    #[test]
+    fn error_bodies_carry_the_code_and_skip_an_absent_description() {
+        let body = ErrorBody { error: ErrorCode::NotFound.to_string(), error_description: None };
+        assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":"not_found"}"#);
+        assert_eq!(ErrorBody::new(ErrorCode::AccessDenied, "x").error, "access_denied");
+    }
+}

@@ -1,0 +1,154 @@
+//! The form bodies of the OAuth endpoints, written once: the auth server reads them, the resource server
+//! sends them, and both OpenAPI documents describe them from here.
+//!
+//! They stay flat (`grant_type` is a string, every other parameter optional) so that an unknown grant type
+//! can be answered `unsupported_grant_type` and a missing parameter `invalid_request` by the service, which
+//! turns them into typed values. Deserialising follows RFC 6749 §3.1 and §3.2: a parameter sent without a
+//! value counts as absent, unknown parameters are ignored (repeated or not), and a repeated known parameter
+//! is refused.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// `POST /o/token/` (RFC 6749 §4.3 password, §4.4 client_credentials, §6 refresh_token). Which parameters are
+/// required depends on `grant_type`. Not `Debug` in clear: it may carry a password, a refresh token or a
+/// client secret.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Default, Clone, Deserialize, Serialize)]
+pub struct TokenRequest {
+    /// `password`, `refresh_token` or `client_credentials`.
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(required = true, nullable = false, example = "password"))]
+    pub grant_type: Option<String>,
+    /// password grant: the user's email.
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub username: Option<String>,
+    /// password grant.
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, format = Password))]
+    pub password: Option<String>,
+    /// refresh_token grant.
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub refresh_token: Option<String>,
+    /// Space-separated scopes; without it, the configured defaults within what the client may have.
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, example = "read write"))]
+    pub scope: Option<String>,
+    /// Client authentication in the body (RFC 6749 §2.3.1), instead of HTTP Basic.
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub client_id: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, format = Password))]
+    pub client_secret: Option<String>,
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .field("username", &self.username)
+            .field("password", &redacted(&self.password))
+            .field("refresh_token", &redacted(&self.refresh_token))
+            .field("scope", &self.scope)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(&self.client_secret))
+            .finish()
+    }
+}
+
+/// `POST /o/introspect/` (RFC 7662 §2.1) and `POST /o/revoke_token/` (RFC 7009 §2.1).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Default, Clone, Deserialize, Serialize)]
+pub struct TokenParameters {
+    /// The token asked about, or to revoke.
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(required = true, nullable = false))]
+    pub token: Option<String>,
+    /// `access_token` or `refresh_token`; a hint only.
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub token_type_hint: Option<String>,
+    /// Client authentication in the body, instead of HTTP Basic.
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub client_id: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, format = Password))]
+    pub client_secret: Option<String>,
+}
+
+impl fmt::Debug for TokenParameters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenParameters")
+            .field("token", &redacted(&self.token))
+            .field("token_type_hint", &self.token_type_hint)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(&self.client_secret))
+            .finish()
+    }
+}
+
+fn redacted(value: &Option<String>) -> Option<&'static str> {
+    value.as_ref().map(|_| "<redacted>")
+}
+
+/// RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were omitted."
+fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.filter(|value| !value.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<TokenRequest, serde_urlencoded::de::Error> {
+        serde_urlencoded::from_str(body)
+    }
+
+    #[test]
+    fn empty_parameters_count_as_absent() {
+        let request = parse("grant_type=password&scope=&username=a%40b.co").unwrap();
+        assert_eq!(request.grant_type.as_deref(), Some("password"));
+        assert_eq!(request.username.as_deref(), Some("a@b.co"));
+        assert_eq!(request.scope, None);
+    }
+
+    #[test]
+    fn unknown_parameters_are_ignored_even_repeated() {
+        let request = parse("grant_type=client_credentials&foo=1&foo=2&audience=x").unwrap();
+        assert_eq!(request.grant_type.as_deref(), Some("client_credentials"));
+    }
+
+    #[test]
+    fn a_repeated_known_parameter_is_refused() {
+        let error = parse("grant_type=password&grant_type=password").err().unwrap();
+        assert!(error.to_string().contains("duplicate field `grant_type`"), "{error}");
+        assert!(serde_urlencoded::from_str::<TokenParameters>("token=a&token=b").is_err());
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let request = parse("grant_type=password&password=hunter2&refresh_token=rt-1&client_secret=cs-1").unwrap();
+        let printed = format!("{request:?}");
+        for secret in ["hunter2", "rt-1", "cs-1"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        let parameters: TokenParameters = serde_urlencoded::from_str("token=tok-1&client_secret=cs-2").unwrap();
+        let printed = format!("{parameters:?}");
+        assert!(!printed.contains("tok-1") && !printed.contains("cs-2"), "{printed}");
+    }
+
+    #[test]
+    fn the_resource_server_sends_only_what_it_set() {
+        let request = TokenRequest {
+            grant_type: Some("refresh_token".into()),
+            refresh_token: Some("r t".into()),
+            ..TokenRequest::default()
+        };
+        assert_eq!(serde_urlencoded::to_string(&request).unwrap(), "grant_type=refresh_token&refresh_token=r+t");
+    }
+}
