@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
 """Runs the Dockerfile's builder stage without a container engine, to prove it builds.
 
-  dockerfile_sim.py [--root DIR] [--keep PATH]
+  dockerfile_sim.py [--root DIR] [--keep PATH] [--target-dir DIR]
 
-DIR (default target/docker-sim) stands for the builder's filesystem root: WORKDIR /src is DIR/src. COPY takes
-files from the repository honouring .dockerignore, RUN runs with /bin/sh in the working directory, exactly in
-Dockerfile order (so the dependency layer's stub sources and the `touch` that replaces them are exercised).
-Then every file the runtime stage copies `--from=builder` must exist, and each binary must answer --version.
-PATH (default src/target) survives between runs so that only the workspace crates rebuild.
-The base images are not emulated: this machine's Rust and Debian stand in for rust:1-bookworm.
+What it proves that the other checks (BuildKit's parser, scripts/e2e_compose.py's static checks, the e2e
+build) do not: that the builder stage's commands succeed in their order, on exactly the files its COPY lines
+bring in (.dockerignore honoured). The dependency layer must compile with --locked from the manifests and
+docker/cargo-stubs.sh's stubs alone (a target the stubs miss, a manifest needing a file the layer does not
+copy, a lockfile out of step all fail here), and the real build after the `touch` must produce every file the
+runtime stage copies `--from=builder`, each binary answering --version. Without it, such a break shows only
+when someone runs `docker compose up --build`.
+
+DIR (default target/docker-sim) stands for the builder's filesystem root: WORKDIR /src is DIR/src. RUN runs
+with /bin/sh in the working directory. PATH (default src/target) survives between runs so that only the
+workspace crates rebuild; --target-dir points cargo at another target folder instead (CI passes the
+repository's own, so the dependencies compiled for the tests are reused) and the runtime stage's
+/src/target/... files are looked up there. The base images are not emulated: this machine's Rust and Debian
+stand in for rust:1-bookworm.
 """
 import argparse
 import fnmatch
@@ -72,7 +80,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default="target/docker-sim")
     parser.add_argument("--keep", default="src/target")
+    parser.add_argument("--target-dir", help="cargo's target folder for the RUN steps")
     args = parser.parse_args()
+    env = dict(os.environ)
+    if args.target_dir:
+        env["CARGO_TARGET_DIR"] = str(Path(args.target_dir).resolve())
 
     context = Path.cwd()
     root = Path(args.root).resolve()
@@ -113,7 +125,7 @@ def main():
             target = root / dest.lstrip("/") if dest.startswith("/") else cwd / dest
             copy(context, sources, target, dest.endswith("/"), patterns)
         elif word == "RUN":
-            subprocess.run(["/bin/sh", "-c", rest], cwd=cwd, check=True)
+            subprocess.run(["/bin/sh", "-c", rest], cwd=cwd, check=True, env=env)
         elif word in ("ENV", "ARG"):
             sys.exit(f"{word} in the builder stage is not emulated; extend dockerfile_sim.py")
 
@@ -123,6 +135,8 @@ def main():
             *sources, _ = rest.split()[1:]
             for source in sources:
                 path = root / source.lstrip("/")
+                if args.target_dir and source.startswith("/src/target/"):
+                    path = Path(env["CARGO_TARGET_DIR"]) / source.removeprefix("/src/target/")
                 if not path.is_file():
                     sys.exit(f"{source} was not produced by the builder stage")
                 version = subprocess.run([path, "--version"], capture_output=True, text=True, check=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# One-command local run on a machine with only Rust: builds both servers, starts the auth server on
-# $AUTH_PORT (8000) and the resource server on $RS_PORT (8001) with SQLite files under data/, bootstraps
-# the tutorial client (rs-id / rs-secret), waits until both are ready and stops both on Ctrl-C or SIGTERM.
+# One-command local run: builds both servers, starts the auth server on $AUTH_PORT (8000) and the resource
+# server on $RS_PORT (8001) with SQLite files under data/, bootstraps the tutorial client (rs-id /
+# rs-secret), waits until both are ready and stops both on Ctrl-C or SIGTERM.
+# Needs Rust 1.95+, a C compiler, libpq's development files and curl; it says which one is missing.
 # Any AUTH_SERVER__* / RESOURCE_SERVER__* variable already set wins over the defaults below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,20 @@ cd "$(dirname "$0")/.."
 AUTH_PORT=${AUTH_PORT:-8000}
 RS_PORT=${RS_PORT:-8001}
 READY_TIMEOUT=${READY_TIMEOUT:-60}   # seconds to wait for /health/ready on both servers
+
+# What the build and this script need, named plainly rather than met as a linker error half-way through.
+missing=()
+command -v cargo >/dev/null || missing+=("cargo: Rust 1.95 or newer, from https://rustup.rs")
+command -v cc >/dev/null || missing+=("cc: a C compiler and linker (Debian/Ubuntu: apt install build-essential)")
+command -v curl >/dev/null || missing+=("curl (Debian/Ubuntu: apt install curl)")
+if command -v ldconfig >/dev/null && ! ldconfig -p 2>/dev/null | grep -q 'libpq\.so '; then
+    missing+=("libpq with its development files (Debian/Ubuntu: apt install libpq-dev)")
+fi
+if ((${#missing[@]})); then
+    printf 'run.sh needs:\n' >&2
+    printf '  - %s\n' "${missing[@]}" >&2
+    exit 1
+fi
 
 cargo build --release --locked --bin auth-server --bin resource-server
 mkdir -p data

@@ -44,8 +44,12 @@ pub enum Error {
     UnsupportedMediaType(&'static str),
     #[error("not found")]
     NotFound,
+    /// 405, with the methods the resource does allow.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(&'static str),
+    /// The body did not arrive within `http.body_timeout_ms` (408; the connection is closed).
+    #[error("the request body was not received in time")]
+    RequestTimeout,
     /// The password hasher's queue is full: 503.
     #[error("the password hashing queue is full")]
     HasherBusy,
@@ -79,6 +83,7 @@ impl From<shared_core::body::BodyError> for Error {
         match error {
             BodyError::TooLarge => Self::PayloadTooLarge,
             BodyError::UnsupportedMediaType(expected) => Self::UnsupportedMediaType(expected),
+            BodyError::Timeout => Self::RequestTimeout,
             BodyError::Unreadable | BodyError::Malformed(_) => Self::invalid_request(error.to_string()),
         }
     }
@@ -105,9 +110,11 @@ impl ResponseError for Error {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::HasherBusy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Query(error) if shared_core::db::is_unavailable_error(error) => StatusCode::SERVICE_UNAVAILABLE,
             Self::HasherStopped | Self::Bcrypt(_) | Self::Random(_) | Self::Database(_) | Self::Query(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -152,7 +159,15 @@ impl ResponseError for Error {
                 ErrorBody::new(ErrorCode::InvalidRequest, format!("the body must be {expected}"))
             }
             Self::NotFound => ErrorBody::new(ErrorCode::InvalidRequest, "no such endpoint"),
-            Self::MethodNotAllowed => ErrorBody::new(ErrorCode::InvalidRequest, "method not allowed"),
+            Self::MethodNotAllowed(allow) => {
+                response.insert_header((header::ALLOW, *allow));
+                ErrorBody::new(ErrorCode::InvalidRequest, "method not allowed")
+            }
+            Self::RequestTimeout => {
+                // The rest of the body may still be on its way: this connection cannot carry another request.
+                response.force_close();
+                ErrorBody::new(ErrorCode::InvalidRequest, "the request body was not received in time")
+            }
             Self::HasherBusy
             | Self::HasherStopped
             | Self::Bcrypt(_)

@@ -17,11 +17,13 @@ issuer = ""
 host = "127.0.0.1"
 port = 8000
 workers = 0
+body_timeout_ms = 5000
 
 [database]
 url = "sqlite://data/auth-server.sqlite3"
 pool_size = 0 # 0: two per CPU
 acquire_timeout_ms = 5000
+idle_check_secs = 30
 
 [tokens]
 access_token_lifetime_secs = 3600
@@ -155,5 +157,21 @@ impl Settings {
         } else {
             self.issuer.trim_end_matches('/').to_owned()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn the_example_file_loads_and_names_every_setting() {
+        let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/auth-server.example.toml");
+        let settings = Settings::load_without_environment(Some(&example)).unwrap();
+        assert_eq!(settings.http.port, 8000);
+        let missing = config_loader::keys_missing_from(DEFAULTS, &example).unwrap();
+        assert!(missing.is_empty(), "config/auth-server.example.toml lacks {missing:?}");
     }
 }

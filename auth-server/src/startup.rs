@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use shared_core::api_doc::OpenApiDocument;
+use shared_core::body::BodyTimeout;
 use shared_core::db::{build_pool, DbPool};
 
 use crate::db;
@@ -57,10 +58,12 @@ impl Application {
         let metrics = state.metrics.clone();
 
         let document = web::Data::new(OpenApiDocument::render::<ApiDoc>()?);
+        let body_timeout = BodyTimeout(Duration::from_millis(settings.http.body_timeout_ms));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(document.clone())
+                .app_data(body_timeout)
                 .wrap(shared_core::access_log::access_log())
                 .configure(routes::configure)
         })

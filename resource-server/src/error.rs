@@ -3,6 +3,7 @@
 //! [`ErrorCode`], DRF field errors for validation. Server-side failures log their cause chain here, once.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -34,8 +35,12 @@ pub enum Error {
     BadRequest(Cow<'static, str>),
     #[error("not found")]
     NotFound,
+    /// 405, with the methods the resource does allow.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(&'static str),
+    /// The body did not arrive within `http.body_timeout_ms` (408; the connection is closed).
+    #[error("the request body was not received in time")]
+    RequestTimeout,
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("unsupported content type")]
@@ -43,6 +48,10 @@ pub enum Error {
     /// The auth server could not answer, or not usefully (503 with `Retry-After`).
     #[error("the auth server cannot be used")]
     AuthServer(#[from] UpstreamError),
+    /// The introspection this request waited for (its own, or another request's for the same token)
+    /// failed; answered as that failure is.
+    #[error("token validation failed")]
+    Introspection(#[source] Arc<Error>),
     /// No database connection could be had (503), or the database task failed (500).
     #[error("database access failed")]
     Database(#[from] BlockingError),
@@ -69,6 +78,10 @@ pub enum UpstreamError {
     CredentialsRefused(reqwest::StatusCode),
     #[error("the introspection answer could not be read")]
     Malformed(#[source] reqwest::Error),
+    #[error("the introspection circuit is open: the auth server has been failing")]
+    CircuitOpen,
+    #[error("every introspection slot is taken")]
+    Saturated,
 }
 
 impl From<shared_core::body::BodyError> for Error {
@@ -77,6 +90,7 @@ impl From<shared_core::body::BodyError> for Error {
         match error {
             BodyError::TooLarge => Self::PayloadTooLarge,
             BodyError::UnsupportedMediaType(expected) => Self::UnsupportedMediaType(expected),
+            BodyError::Timeout => Self::RequestTimeout,
             BodyError::Unreadable | BodyError::Malformed(_) => Self::BadRequest(error.to_string().into()),
         }
     }
@@ -101,11 +115,14 @@ impl ResponseError for Error {
             Self::InsufficientScope(_) | Self::UserRequired | Self::NotOwner => StatusCode::FORBIDDEN,
             Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::AuthServer(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Introspection(error) => error.status_code(),
             Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Query(error) if shared_core::db::is_unavailable_error(error) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Query(_) | Self::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -114,6 +131,7 @@ impl ResponseError for Error {
         let mut response = HttpResponse::build(self.status_code());
         let body = match self {
             Self::Validation(errors) => return response.json(errors),
+            Self::Introspection(error) => return error.error_response(),
             Self::InvalidToken { token_sent: true } => {
                 response.insert_header((header::WWW_AUTHENTICATE, challenge(Some(ErrorCode::InvalidToken), None)));
                 ErrorBody::new(ErrorCode::InvalidToken, "the access token is invalid, expired or revoked")
@@ -133,7 +151,15 @@ impl ResponseError for Error {
             Self::NotOwner => ErrorBody::new(ErrorCode::AccessDenied, "only the item's owner may change or delete it"),
             Self::BadRequest(description) => ErrorBody::new(ErrorCode::InvalidRequest, description.clone()),
             Self::NotFound => ErrorBody::new(ErrorCode::NotFound, "Not found."),
-            Self::MethodNotAllowed => ErrorBody::new(ErrorCode::InvalidRequest, "method not allowed"),
+            Self::MethodNotAllowed(allow) => {
+                response.insert_header((header::ALLOW, *allow));
+                ErrorBody::new(ErrorCode::InvalidRequest, "method not allowed")
+            }
+            Self::RequestTimeout => {
+                // The rest of the body may still be on its way: this connection cannot carry another request.
+                response.force_close();
+                ErrorBody::new(ErrorCode::InvalidRequest, "the request body was not received in time")
+            }
             Self::PayloadTooLarge => ErrorBody::new(ErrorCode::InvalidRequest, "request body is too large"),
             Self::UnsupportedMediaType(expected) => {
                 ErrorBody::new(ErrorCode::InvalidRequest, format!("the body must be {expected}"))
@@ -149,8 +175,16 @@ impl ResponseError for Error {
 impl Error {
     /// 503 or 500: the cause chain is logged here, once; the client gets an opaque body.
     fn server_error(&self, mut response: HttpResponseBuilder) -> HttpResponse {
-        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+        if let Self::AuthServer(_) = self {
+            // Logged once where it happened (the failed introspection, the circuit's change of state): with the
+            // auth server down, a line per request would flood the log.
+            log::debug!("answering 503: {}", Chain(self));
+        } else if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
             log::warn!("answering 503: {}", Chain(self));
+        } else {
+            log::error!("answering 500: {}", Chain(self));
+        }
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, "5"));
             let description = match self {
                 Self::AuthServer(_) => "the authorization server cannot be reached; retry shortly",
@@ -158,7 +192,6 @@ impl Error {
             };
             response.json(ErrorBody::new(ErrorCode::TemporarilyUnavailable, description))
         } else {
-            log::error!("answering 500: {}", Chain(self));
             response.json(ErrorBody::new(ErrorCode::ServerError, "internal server error"))
         }
     }

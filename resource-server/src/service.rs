@@ -27,7 +27,17 @@ fn to_item(row: ItemRow) -> Item {
 }
 
 /// A DRF `CharField(max_length)`: a string, trimmed, not blank, at most `max` characters (not bytes).
-fn text(value: Option<&Value>, field: &str, max: usize, errors: &mut FieldErrors) -> Option<String> {
+/// A text field's shape: a name is one line; a description may hold line breaks and tabs.
+#[derive(Clone, Copy)]
+enum Lines {
+    One,
+    Many,
+}
+
+/// A DRF `CharField(max_length)`: a string, trimmed, not blank, at most `max` characters (not bytes), without
+/// NUL (DRF's own rule; PostgreSQL cannot store it) or other control characters.
+fn text(value: Option<&Value>, field: &str, max: usize, lines: Lines, errors: &mut FieldErrors) -> Option<String> {
+    let allowed = |c: char| matches!(lines, Lines::Many) && matches!(c, '\n' | '\r' | '\t');
     let message = match value {
         None => messages::REQUIRED.to_owned(),
         Some(Value::Null) => "This field may not be null.".to_owned(),
@@ -35,6 +45,10 @@ fn text(value: Option<&Value>, field: &str, max: usize, errors: &mut FieldErrors
             let trimmed = s.trim();
             if trimmed.is_empty() {
                 messages::BLANK.to_owned()
+            } else if trimmed.contains('\0') {
+                messages::NULL_CHARACTER.to_owned()
+            } else if trimmed.chars().any(|c| c.is_control() && !allowed(c)) {
+                messages::CONTROL_CHARACTER.to_owned()
             } else if trimmed.chars().count() > max {
                 format!("Ensure this field has no more than {max} characters.")
             } else {
@@ -66,12 +80,12 @@ pub fn validate(input: &ItemInput, current: Option<&ItemRow>) -> Result<ItemValu
     let name = if keep(&input.name) {
         current.map(|c| c.name.clone())
     } else {
-        text(input.name.as_ref(), "name", NAME_MAX_CHARS, &mut errors)
+        text(input.name.as_ref(), "name", NAME_MAX_CHARS, Lines::One, &mut errors)
     };
     let description = if keep(&input.description) {
         current.map(|c| c.description.clone())
     } else {
-        text(input.description.as_ref(), "description", DESCRIPTION_MAX_CHARS, &mut errors)
+        text(input.description.as_ref(), "description", DESCRIPTION_MAX_CHARS, Lines::Many, &mut errors)
     };
     let price = if keep(&input.price) {
         current.and_then(|c| Price::from_cents(c.price_cents))
@@ -189,6 +203,17 @@ mod tests {
         for field in ["name", "description", "price"] {
             assert_eq!(errors.messages(field), [messages::REQUIRED]);
         }
+    }
+
+    #[test]
+    fn nul_and_control_characters_are_refused_but_a_description_keeps_its_lines() {
+        let errors = validate(&input(json!({"name": "a\0b", "description": "x\u{7}", "price": 1})), None).unwrap_err();
+        assert_eq!(errors.messages("name"), [messages::NULL_CHARACTER]);
+        assert_eq!(errors.messages("description"), [messages::CONTROL_CHARACTER]);
+        let errors = validate(&input(json!({"name": "two\nlines", "description": "d", "price": 1})), None).unwrap_err();
+        assert_eq!(errors.messages("name"), [messages::CONTROL_CHARACTER]);
+        let values = validate(&input(json!({"name": "n", "description": "one\n\ttwo", "price": 1})), None).unwrap();
+        assert_eq!(values.description, "one\n\ttwo");
     }
 
     #[test]

@@ -14,11 +14,13 @@ const DEFAULTS: &str = r#"
 host = "127.0.0.1"
 port = 8001
 workers = 0
+body_timeout_ms = 5000
 
 [database]
 url = "sqlite://data/resource-server.sqlite3"
 pool_size = 0 # 0: two per CPU
 acquire_timeout_ms = 5000
+idle_check_secs = 30
 
 [auth]
 base_url = "http://127.0.0.1:8000"
@@ -28,6 +30,9 @@ introspection_token = ""
 connect_timeout_ms = 1000
 timeout_ms = 3000
 proxy_timeout_ms = 10000
+max_concurrent_introspections = 64
+breaker_failures = 5
+breaker_open_ms = 5000
 
 [cache]
 ttl_secs = 5
@@ -58,6 +63,12 @@ pub struct AuthSettings {
     pub timeout_ms: u64,
     /// Total time allowed for a proxied account call (a password login waits for bcrypt).
     pub proxy_timeout_ms: u64,
+    /// Introspection calls allowed out at once; beyond, a token without a usable cache entry gets 503 at once.
+    pub max_concurrent_introspections: usize,
+    /// Consecutive failed introspections (errors, timeouts, 5xx) that open the circuit.
+    pub breaker_failures: u32,
+    /// How long an open circuit stays open before one probe is let through.
+    pub breaker_open_ms: u64,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -69,6 +80,10 @@ impl std::fmt::Debug for AuthSettings {
             .field("introspection_token", &if self.introspection_token.is_empty() { "" } else { "<redacted>" })
             .field("connect_timeout_ms", &self.connect_timeout_ms)
             .field("timeout_ms", &self.timeout_ms)
+            .field("proxy_timeout_ms", &self.proxy_timeout_ms)
+            .field("max_concurrent_introspections", &self.max_concurrent_introspections)
+            .field("breaker_failures", &self.breaker_failures)
+            .field("breaker_open_ms", &self.breaker_open_ms)
             .finish()
     }
 }
@@ -100,5 +115,21 @@ impl Settings {
         url::Url::parse(&settings.auth.base_url)
             .map_err(|e| config::ConfigError::Message(format!("auth.base_url {:?}: {e}", settings.auth.base_url)))?;
         Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn the_example_file_loads_and_names_every_setting() {
+        let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/resource-server.example.toml");
+        let settings = Settings::load_without_environment(Some(&example)).unwrap();
+        assert_eq!(settings.http.port, 8001);
+        let missing = config_loader::keys_missing_from(DEFAULTS, &example).unwrap();
+        assert!(missing.is_empty(), "config/resource-server.example.toml lacks {missing:?}");
     }
 }

@@ -3,10 +3,12 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use shared_core::api_doc::OpenApiDocument;
+use shared_core::body::BodyTimeout;
 use shared_core::db::{build_pool, DbPool};
 
 use crate::auth_client::AuthClient;
@@ -45,17 +47,19 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             auth: auth.clone(),
-            tokens: TokenValidator::new(settings.cache.clone(), auth, pool),
+            tokens: TokenValidator::new(settings.cache.clone(), &settings.auth, auth, pool),
         });
 
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let address = listener.local_addr()?;
         let app_state = state.clone();
         let document = web::Data::new(OpenApiDocument::render::<ApiDoc>()?);
+        let body_timeout = BodyTimeout(Duration::from_millis(settings.http.body_timeout_ms));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(document.clone())
+                .app_data(body_timeout)
                 .app_data(
                     web::QueryConfig::default().error_handler(|e, _| Error::BadRequest(e.to_string().into()).into()),
                 )

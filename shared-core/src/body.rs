@@ -1,5 +1,8 @@
-//! Request bodies for both servers: capped in size, JSON or form, with failures as a [`BodyError`] that
-//! each server maps to its own error type (and so to a JSON answer, never actix's plain-text defaults).
+//! Request bodies for both servers: capped in size and in time, JSON or form, with failures as a
+//! [`BodyError`] that each server maps to its own error type (and so to a JSON answer, never actix's
+//! plain-text defaults).
+
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
@@ -9,12 +12,23 @@ use serde::de::DeserializeOwned;
 /// Every request body is capped: larger ones get 413 before they are read to the end.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// How long reading a whole request body may take (`http.body_timeout_ms`), registered with `App::app_data`.
+/// A sender slower than that gets 408 and its connection is closed, so that slow bodies cannot hold
+/// connections open.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
+
+/// Used when no [`BodyTimeout`] is registered.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
     #[error("request body is too large")]
     TooLarge,
     #[error("the request body could not be read")]
     Unreadable,
+    #[error("the request body was not received in time")]
+    Timeout,
     #[error("the body must be {0}")]
     UnsupportedMediaType(&'static str),
     #[error("{0}")]
@@ -25,8 +39,14 @@ pub const JSON_OR_FORM: &str = "application/json or application/x-www-form-urlen
 pub const FORM: &str = "application/x-www-form-urlencoded";
 pub const JSON: &str = "application/json";
 
-/// Reads the body, refusing more than [`MAX_BODY_BYTES`] (by `Content-Length` up front, or while reading).
-pub async fn read(req: &HttpRequest, mut payload: web::Payload) -> Result<web::Bytes, BodyError> {
+/// Reads the body, refusing more than [`MAX_BODY_BYTES`] (by `Content-Length` up front, or while reading) and
+/// a body that takes longer than the [`BodyTimeout`] to arrive.
+pub async fn read(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, BodyError> {
+    let timeout = req.app_data::<BodyTimeout>().map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
+    tokio::time::timeout(timeout, read_all(req, payload)).await.map_err(|_| BodyError::Timeout)?
+}
+
+async fn read_all(req: &HttpRequest, mut payload: web::Payload) -> Result<web::Bytes, BodyError> {
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {

@@ -26,6 +26,29 @@ pub fn load<T: DeserializeOwned>(
     builder.build()?.try_deserialize()
 }
 
+/// The dotted keys (`section.key`) set in `defaults` that `file` does not set: an example file that names
+/// every setting stays complete as settings are added.
+pub fn keys_missing_from(defaults: &str, file: &Path) -> Result<Vec<String>, config::ConfigError> {
+    let table = |source: config::Config| source.try_deserialize::<serde_json::Map<String, serde_json::Value>>();
+    let defaults = table(
+        config::Config::builder().add_source(config::File::from_str(defaults, config::FileFormat::Toml)).build()?,
+    )?;
+    let file = table(
+        config::Config::builder().add_source(config::File::from(file).format(config::FileFormat::Toml)).build()?,
+    )?;
+    let mut missing = Vec::new();
+    for (key, value) in &defaults {
+        match (value, file.get(key)) {
+            (serde_json::Value::Object(section), Some(serde_json::Value::Object(given))) => {
+                missing.extend(section.keys().filter(|k| !given.contains_key(*k)).map(|k| format!("{key}.{k}")));
+            }
+            (_, None) => missing.push(key.clone()),
+            _ => {}
+        }
+    }
+    Ok(missing)
+}
+
 /// `[http]` settings, the same for both servers.
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpSettings {
@@ -34,6 +57,13 @@ pub struct HttpSettings {
     /// actix-web worker threads; 0 means one per CPU.
     #[serde(default)]
     pub workers: usize,
+    /// How long a request body may take to arrive in full; slower senders get 408 and are cut off.
+    #[serde(default = "default_body_timeout_ms")]
+    pub body_timeout_ms: u64,
+}
+
+fn default_body_timeout_ms() -> u64 {
+    5_000
 }
 
 /// Accepts a list either as a TOML/JSON array or as one string separated by commas and/or spaces, so that

@@ -53,4 +53,8 @@ pub mod messages {
     pub const REQUIRED: &str = "This field is required.";
     pub const BLANK: &str = "This field may not be blank.";
     pub const NOT_A_STRING: &str = "Not a valid string.";
+    /// DRF's `ProhibitNullCharactersValidator`.
+    pub const NULL_CHARACTER: &str = "Null characters are not allowed.";
+    /// This project's: no field takes other control characters (a description may hold line breaks and tabs).
+    pub const CONTROL_CHARACTER: &str = "Control characters are not allowed.";
 }

@@ -1,12 +1,11 @@
 //! OAuth client rows. Grant types and scopes are stored space-separated.
 
 use diesel::prelude::*;
-use shared_core::db::{is_unique_violation, DbConn};
+use shared_core::db::{exec, is_unique_violation, DbConn};
 
 use super::schema::clients;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = clients)]
+#[derive(Debug, Clone, Queryable)]
 pub struct ClientRow {
     pub id: i64,
     pub client_id: String,
@@ -16,6 +15,28 @@ pub struct ClientRow {
     pub scopes: String,
     pub created_at: i64,
 }
+
+/// The columns a [`ClientRow`] is read from.
+pub type ClientColumns = (
+    clients::id,
+    clients::client_id,
+    clients::name,
+    clients::secret_hash,
+    clients::grant_types,
+    clients::scopes,
+    clients::created_at,
+);
+// Read through a column tuple rather than `as_select()`, whose type is tied to one backend: statements run on
+// the concrete connection (see `shared_core::db::exec`).
+pub const CLIENT_COLUMNS: ClientColumns = (
+    clients::id,
+    clients::client_id,
+    clients::name,
+    clients::secret_hash,
+    clients::grant_types,
+    clients::scopes,
+    clients::created_at,
+);
 
 #[derive(Insertable, AsChangeset)]
 // Fixed INSERT text, so diesel caches it as a prepared statement (see `tokens::NewAccessToken`).
@@ -31,12 +52,12 @@ pub struct NewClient<'a> {
 }
 
 pub fn find_by_client_id(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<ClientRow>> {
-    clients::table.filter(clients::client_id.eq(client_id)).select(ClientRow::as_select()).first(conn).optional()
+    exec::first(conn, clients::table.filter(clients::client_id.eq(client_id)).select(CLIENT_COLUMNS)).optional()
 }
 
 /// `Ok(false)` when the client id is taken.
 pub fn insert(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<bool> {
-    match diesel::insert_into(clients::table).values(client).execute(conn) {
+    match exec::execute(conn, diesel::insert_into(clients::table).values(client)) {
         Ok(_) => Ok(true),
         Err(e) if is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e),
@@ -45,28 +66,31 @@ pub fn insert(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<bool> {
 
 /// Overwrites every column but `created_at`.
 pub fn update(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<usize> {
-    diesel::update(clients::table.filter(clients::client_id.eq(client.client_id)))
-        .set((
+    exec::execute(
+        conn,
+        diesel::update(clients::table.filter(clients::client_id.eq(client.client_id))).set((
             clients::name.eq(client.name),
             clients::secret_hash.eq(client.secret_hash),
             clients::grant_types.eq(client.grant_types),
             clients::scopes.eq(client.scopes),
             clients::updated_at.eq(client.updated_at),
-        ))
-        .execute(conn)
+        )),
+    )
 }
 
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<ClientRow>> {
-    clients::table.order(clients::id).select(ClientRow::as_select()).load(conn)
+    exec::load(conn, clients::table.order(clients::id).select(CLIENT_COLUMNS))
 }
 
 /// Deletes the client; its tokens go with it (`ON DELETE CASCADE`).
 pub fn delete(conn: &mut DbConn, client_id: &str) -> QueryResult<usize> {
-    diesel::delete(clients::table.filter(clients::client_id.eq(client_id))).execute(conn)
+    exec::execute(conn, diesel::delete(clients::table.filter(clients::client_id.eq(client_id))))
 }
 
 pub fn set_secret_hash(conn: &mut DbConn, client_id: &str, hash: &str, now: i64) -> QueryResult<usize> {
-    diesel::update(clients::table.filter(clients::client_id.eq(client_id)))
-        .set((clients::secret_hash.eq(hash), clients::updated_at.eq(now)))
-        .execute(conn)
+    exec::execute(
+        conn,
+        diesel::update(clients::table.filter(clients::client_id.eq(client_id)))
+            .set((clients::secret_hash.eq(hash), clients::updated_at.eq(now))),
+    )
 }

@@ -2,7 +2,7 @@
 //! State changes are single conditional statements so that they stay correct under concurrency.
 
 use diesel::prelude::*;
-use shared_core::db::DbConn;
+use shared_core::db::{exec, DbConn};
 
 use super::clients::ClientRow;
 use super::schema::{access_tokens, clients, refresh_tokens, users};
@@ -54,8 +54,7 @@ impl AccessTokenView {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = refresh_tokens)]
+#[derive(Debug, Clone, Queryable)]
 pub struct RefreshTokenRow {
     pub id: i64,
     pub client_id: i64,
@@ -66,66 +65,93 @@ pub struct RefreshTokenRow {
     pub revoked_at: Option<i64>,
 }
 
+/// The columns a [`RefreshTokenRow`] is read from.
+// Read through a column tuple rather than `as_select()`, whose type is tied to one backend: statements run on
+// the concrete connection (see `shared_core::db::exec`).
+const REFRESH_TOKEN_COLUMNS: (
+    refresh_tokens::id,
+    refresh_tokens::client_id,
+    refresh_tokens::user_id,
+    refresh_tokens::family_id,
+    refresh_tokens::scope,
+    refresh_tokens::expires_at,
+    refresh_tokens::revoked_at,
+) = (
+    refresh_tokens::id,
+    refresh_tokens::client_id,
+    refresh_tokens::user_id,
+    refresh_tokens::family_id,
+    refresh_tokens::scope,
+    refresh_tokens::expires_at,
+    refresh_tokens::revoked_at,
+);
+
 pub fn insert_access(conn: &mut DbConn, token: &NewAccessToken<'_>) -> QueryResult<()> {
-    diesel::insert_into(access_tokens::table).values(token).execute(conn).map(drop)
+    exec::execute(conn, diesel::insert_into(access_tokens::table).values(token)).map(drop)
 }
 
 pub fn insert_refresh(conn: &mut DbConn, token: &NewRefreshToken<'_>) -> QueryResult<i64> {
-    diesel::insert_into(refresh_tokens::table).values(token).returning(refresh_tokens::id).get_result(conn)
+    exec::get_result(conn, diesel::insert_into(refresh_tokens::table).values(token).returning(refresh_tokens::id))
 }
 
 pub fn find_access(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<AccessTokenView>> {
-    access_tokens::table
-        .inner_join(clients::table)
-        .left_join(users::table)
-        .filter(access_tokens::token_hash.eq(token_hash))
-        .select((
-            access_tokens::id,
-            access_tokens::user_id,
-            access_tokens::scope,
-            access_tokens::issued_at,
-            access_tokens::expires_at,
-            access_tokens::revoked_at,
-            clients::client_id,
-            users::email.nullable(),
-            users::subject.nullable(),
-        ))
-        .first(conn)
-        .optional()
+    exec::first(
+        conn,
+        access_tokens::table
+            .inner_join(clients::table)
+            .left_join(users::table)
+            .filter(access_tokens::token_hash.eq(token_hash))
+            .select((
+                access_tokens::id,
+                access_tokens::user_id,
+                access_tokens::scope,
+                access_tokens::issued_at,
+                access_tokens::expires_at,
+                access_tokens::revoked_at,
+                clients::client_id,
+                users::email.nullable(),
+                users::subject.nullable(),
+            )),
+    )
+    .optional()
 }
 
 pub fn find_refresh(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<RefreshTokenRow>> {
-    refresh_tokens::table
-        .filter(refresh_tokens::token_hash.eq(token_hash))
-        .select(RefreshTokenRow::as_select())
-        .first(conn)
-        .optional()
+    exec::first(
+        conn,
+        refresh_tokens::table.filter(refresh_tokens::token_hash.eq(token_hash)).select(REFRESH_TOKEN_COLUMNS),
+    )
+    .optional()
 }
 
 /// Retires a live refresh token of `client_pk` in one statement; `true` if this call retired it. Of two
 /// concurrent refreshes with the same token exactly one wins, the other is a reuse.
 pub fn retire_refresh(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: i64) -> QueryResult<bool> {
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(token_hash))
-            .filter(refresh_tokens::client_id.eq(client_pk))
-            .filter(refresh_tokens::revoked_at.is_null())
-            .filter(refresh_tokens::expires_at.gt(now)),
+    exec::execute(
+        conn,
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(token_hash))
+                .filter(refresh_tokens::client_id.eq(client_pk))
+                .filter(refresh_tokens::revoked_at.is_null())
+                .filter(refresh_tokens::expires_at.gt(now)),
+        )
+        .set(refresh_tokens::revoked_at.eq(now)),
     )
-    .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)
     .map(|n| n == 1)
 }
 
 /// Revokes the access tokens issued with any of `refresh_ids`.
 fn revoke_access_issued_with(conn: &mut DbConn, refresh_ids: &[i64], now: i64) -> QueryResult<usize> {
-    diesel::update(
-        access_tokens::table
-            .filter(access_tokens::refresh_token_id.eq_any(refresh_ids))
-            .filter(access_tokens::revoked_at.is_null()),
+    exec::execute(
+        conn,
+        diesel::update(
+            access_tokens::table
+                .filter(access_tokens::refresh_token_id.eq_any(refresh_ids))
+                .filter(access_tokens::revoked_at.is_null()),
+        )
+        .set(access_tokens::revoked_at.eq(now)),
     )
-    .set(access_tokens::revoked_at.eq(now))
-    .execute(conn)
 }
 
 /// Revokes the access tokens issued with this refresh token.
@@ -135,89 +161,106 @@ pub fn revoke_access_of_refresh(conn: &mut DbConn, refresh_id: i64, now: i64) ->
 
 /// Revokes every refresh token of a family (RFC 9700 §4.14.2 reuse detection) and their access tokens.
 pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> QueryResult<()> {
-    let ids: Vec<i64> =
-        refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)).select(refresh_tokens::id).load(conn)?;
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::family_id.eq(family_id))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)?;
+    let ids: Vec<i64> = exec::load(
+        conn,
+        refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)).select(refresh_tokens::id),
+    )?;
+    exec::execute(
+        conn,
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::family_id.eq(family_id))
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set(refresh_tokens::revoked_at.eq(now)),
+    )?;
     revoke_access_issued_with(conn, &ids, now).map(drop)
 }
 
 /// Revokes an access token of `client_pk`; `true` if it was live.
 pub fn revoke_access(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: i64) -> QueryResult<bool> {
-    diesel::update(
-        access_tokens::table
-            .filter(access_tokens::token_hash.eq(token_hash))
-            .filter(access_tokens::client_id.eq(client_pk))
-            .filter(access_tokens::revoked_at.is_null()),
+    exec::execute(
+        conn,
+        diesel::update(
+            access_tokens::table
+                .filter(access_tokens::token_hash.eq(token_hash))
+                .filter(access_tokens::client_id.eq(client_pk))
+                .filter(access_tokens::revoked_at.is_null()),
+        )
+        .set(access_tokens::revoked_at.eq(now)),
     )
-    .set(access_tokens::revoked_at.eq(now))
-    .execute(conn)
     .map(|n| n == 1)
 }
 
 /// Revokes a refresh token of `client_pk`; returns its id if it belonged to that client.
 pub fn revoke_refresh(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: i64) -> QueryResult<Option<i64>> {
-    let row: Option<(i64, Option<i64>)> = refresh_tokens::table
-        .filter(refresh_tokens::token_hash.eq(token_hash))
-        .filter(refresh_tokens::client_id.eq(client_pk))
-        .select((refresh_tokens::id, refresh_tokens::revoked_at))
-        .first(conn)
-        .optional()?;
+    let row: Option<(i64, Option<i64>)> = exec::first(
+        conn,
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(token_hash))
+            .filter(refresh_tokens::client_id.eq(client_pk))
+            .select((refresh_tokens::id, refresh_tokens::revoked_at)),
+    )
+    .optional()?;
     let Some((id, _)) = row else { return Ok(None) };
-    diesel::update(refresh_tokens::table.find(id).filter(refresh_tokens::revoked_at.is_null()))
-        .set(refresh_tokens::revoked_at.eq(now))
-        .execute(conn)?;
+    exec::execute(
+        conn,
+        diesel::update(refresh_tokens::table.find(id).filter(refresh_tokens::revoked_at.is_null()))
+            .set(refresh_tokens::revoked_at.eq(now)),
+    )?;
     Ok(Some(id))
 }
 
 /// After a password change: every refresh token of the user, and every access token but `keep_access_id`.
 pub fn revoke_user_tokens_except(conn: &mut DbConn, user_id: i64, keep_access_id: i64, now: i64) -> QueryResult<()> {
-    diesel::update(
-        refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)).filter(refresh_tokens::revoked_at.is_null()),
+    exec::execute(
+        conn,
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::user_id.eq(user_id))
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set(refresh_tokens::revoked_at.eq(now)),
+    )?;
+    exec::execute(
+        conn,
+        diesel::update(
+            access_tokens::table
+                .filter(access_tokens::user_id.eq(user_id))
+                .filter(access_tokens::id.ne(keep_access_id))
+                .filter(access_tokens::revoked_at.is_null()),
+        )
+        .set(access_tokens::revoked_at.eq(now)),
     )
-    .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)?;
-    diesel::update(
-        access_tokens::table
-            .filter(access_tokens::user_id.eq(user_id))
-            .filter(access_tokens::id.ne(keep_access_id))
-            .filter(access_tokens::revoked_at.is_null()),
-    )
-    .set(access_tokens::revoked_at.eq(now))
-    .execute(conn)
     .map(drop)
 }
 
 /// Deletes up to `batch` access tokens that are expired or revoked; returns how many went.
 pub fn delete_dead_access_tokens(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
-    let ids: Vec<i64> = access_tokens::table
-        .filter(access_tokens::expires_at.le(now).or(access_tokens::revoked_at.is_not_null()))
-        .select(access_tokens::id)
-        .limit(batch)
-        .load(conn)?;
+    let ids: Vec<i64> = exec::load(
+        conn,
+        access_tokens::table
+            .filter(access_tokens::expires_at.le(now).or(access_tokens::revoked_at.is_not_null()))
+            .select(access_tokens::id)
+            .limit(batch),
+    )?;
     if ids.is_empty() {
         return Ok(0);
     }
-    diesel::delete(access_tokens::table.filter(access_tokens::id.eq_any(&ids))).execute(conn)
+    exec::execute(conn, diesel::delete(access_tokens::table.filter(access_tokens::id.eq_any(&ids))))
 }
 
 /// Deletes up to `batch` expired refresh tokens. Revoked but unexpired ones stay: presenting one again
 /// must still be recognised as reuse and revoke its family.
 pub fn delete_expired_refresh_tokens(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
-    let ids: Vec<i64> = refresh_tokens::table
-        .filter(refresh_tokens::expires_at.le(now))
-        .select(refresh_tokens::id)
-        .limit(batch)
-        .load(conn)?;
+    let ids: Vec<i64> = exec::load(
+        conn,
+        refresh_tokens::table.filter(refresh_tokens::expires_at.le(now)).select(refresh_tokens::id).limit(batch),
+    )?;
     if ids.is_empty() {
         return Ok(0);
     }
-    diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(&ids))).execute(conn)
+    exec::execute(conn, diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(&ids))))
 }
 
 /// The caller's client row and the introspected token in one statement (a prepared, cached query):
@@ -240,27 +283,29 @@ pub fn find_caller_and_access(
         Option<String>,
         Option<String>,
     );
-    let row: Option<(ClientRow, TokenColumns)> = clients::table
-        .left_join(access_tokens::table.on(access_tokens::token_hash.eq(token_hash.to_owned())))
-        .left_join(owner.on(owner.field(clients::id).eq(access_tokens::client_id)))
-        .left_join(users::table.on(users::id.nullable().eq(access_tokens::user_id)))
-        .filter(clients::client_id.eq(caller_client_id))
-        .select((
-            ClientRow::as_select(),
-            (
-                access_tokens::id.nullable(),
-                access_tokens::user_id.nullable(),
-                access_tokens::scope.nullable(),
-                access_tokens::issued_at.nullable(),
-                access_tokens::expires_at.nullable(),
-                access_tokens::revoked_at.nullable(),
-                owner.field(clients::client_id).nullable(),
-                users::email.nullable(),
-                users::subject.nullable(),
-            ),
-        ))
-        .first(conn)
-        .optional()?;
+    let row: Option<(ClientRow, TokenColumns)> = exec::first(
+        conn,
+        clients::table
+            .left_join(access_tokens::table.on(access_tokens::token_hash.eq(token_hash.to_owned())))
+            .left_join(owner.on(owner.field(clients::id).eq(access_tokens::client_id)))
+            .left_join(users::table.on(users::id.nullable().eq(access_tokens::user_id)))
+            .filter(clients::client_id.eq(caller_client_id))
+            .select((
+                super::clients::CLIENT_COLUMNS,
+                (
+                    access_tokens::id.nullable(),
+                    access_tokens::user_id.nullable(),
+                    access_tokens::scope.nullable(),
+                    access_tokens::issued_at.nullable(),
+                    access_tokens::expires_at.nullable(),
+                    access_tokens::revoked_at.nullable(),
+                    owner.field(clients::client_id).nullable(),
+                    users::email.nullable(),
+                    users::subject.nullable(),
+                ),
+            )),
+    )
+    .optional()?;
     let Some((caller, t)) = row else { return Ok((None, None)) };
     let token = match t {
         (

@@ -6,7 +6,7 @@ pub(crate) mod oauth;
 pub mod openapi;
 pub(crate) mod users;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, Resource};
 
 use crate::error::Error;
 
@@ -22,8 +22,11 @@ fn both(path: &'static str) -> [&'static str; 2] {
     [path, path.strip_suffix('/').unwrap_or(path)]
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, Error> {
-    Err(Error::MethodNotAllowed)
+/// The resource at `path` and `path` without its trailing slash; any method but `allow` gets 405 with
+/// `Allow: allow` (RFC 9110 §15.5.6).
+fn resource(path: &'static str, allow: &'static str) -> Resource {
+    web::resource(both(path))
+        .default_service(web::to(move || async move { Err::<HttpResponse, _>(Error::MethodNotAllowed(allow)) }))
 }
 
 async fn not_found() -> Result<HttpResponse, Error> {
@@ -31,19 +34,14 @@ async fn not_found() -> Result<HttpResponse, Error> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let resource = |path: &'static str| web::resource(both(path)).default_service(web::to(method_not_allowed));
-    cfg.service(resource(TOKEN_PATH).route(web::post().to(oauth::token)))
-        .service(resource(INTROSPECT_PATH).route(web::post().to(oauth::introspect)))
-        .service(resource(REVOKE_PATH).route(web::post().to(oauth::revoke)))
-        .service(resource(SIGNUP_PATH).route(web::post().to(users::signup)))
-        .service(resource(PASSWORD_PATH).route(web::put().to(users::change_password)))
-        .service(
-            web::resource(METADATA_PATH)
-                .route(web::get().to(meta::metadata))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(resource("/health/live").route(web::get().to(meta::live)))
-        .service(resource("/health/ready").route(web::get().to(meta::ready)))
-        .service(resource("/openapi.json").route(web::get().to(shared_core::api_doc::openapi_json)))
+    cfg.service(resource(TOKEN_PATH, "POST").route(web::post().to(oauth::token)))
+        .service(resource(INTROSPECT_PATH, "POST").route(web::post().to(oauth::introspect)))
+        .service(resource(REVOKE_PATH, "POST").route(web::post().to(oauth::revoke)))
+        .service(resource(SIGNUP_PATH, "POST").route(web::post().to(users::signup)))
+        .service(resource(PASSWORD_PATH, "PUT").route(web::put().to(users::change_password)))
+        .service(resource(METADATA_PATH, "GET").route(web::get().to(meta::metadata)))
+        .service(resource("/health/live", "GET").route(web::get().to(meta::live)))
+        .service(resource("/health/ready", "GET").route(web::get().to(meta::ready)))
+        .service(resource("/openapi.json", "GET").route(web::get().to(shared_core::api_doc::openapi_json)))
         .default_service(web::to(not_found));
 }

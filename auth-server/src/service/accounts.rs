@@ -24,6 +24,10 @@ fn field<'a>(value: &'a Option<String>, name: &str, errors: &mut FieldErrors) ->
             errors.add(name, messages::BLANK);
             ""
         }
+        Some(v) if v.contains('\0') => {
+            errors.add(name, messages::NULL_CHARACTER);
+            ""
+        }
         Some(v) => v,
     }
 }

@@ -57,6 +57,9 @@ impl ClientCredentials {
         match authorization {
             Some(Authorization::Basic(encoded)) => {
                 let (client_id, secret) = decode_basic(encoded).ok_or(Error::InvalidClient)?;
+                if client_id.chars().chain(secret.chars()).any(char::is_control) {
+                    return Err(Error::invalid_request("the client credentials hold a control character"));
+                }
                 if body_secret.is_some() || body_id.as_deref().is_some_and(|id| id != client_id) {
                     return Err(Error::invalid_request("use one client authentication method, not several"));
                 }
@@ -200,5 +203,8 @@ mod tests {
         assert!(matches!(ClientCredentials::from_request(None, None, None), Err(Error::InvalidClient)));
         let undecodable = ClientCredentials::from_request(Some(Authorization::Basic("")), None, None);
         assert!(matches!(undecodable, Err(Error::InvalidClient)));
+        let nul = STANDARD.encode("rs%00id:secret");
+        let nul = ClientCredentials::from_request(Some(Authorization::Basic(&nul)), None, None);
+        assert!(matches!(nul, Err(Error::OAuth { .. })), "400, not a lookup");
     }
 }

@@ -1,7 +1,7 @@
 //! Item rows, always read together with their owner's email (one indexed query).
 
 use diesel::prelude::*;
-use shared_core::db::{is_unique_violation, DbConn};
+use shared_core::db::{exec, is_unique_violation, DbConn};
 use shared_core::Price;
 
 use super::schema::{items, users};
@@ -35,7 +35,7 @@ macro_rules! item_columns {
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<ItemRow>> {
-    items::table.inner_join(users::table).filter(items::id.eq(id)).select(item_columns!()).first(conn).optional()
+    exec::first(conn, items::table.inner_join(users::table).filter(items::id.eq(id)).select(item_columns!())).optional()
 }
 
 /// A page in id order, and how many items there are in all, read in one statement (one round trip, one
@@ -44,17 +44,19 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<ItemRow>> {
 pub fn page_and_total(conn: &mut DbConn, limit: i64, offset: i64) -> QueryResult<(Vec<ItemRow>, i64)> {
     let every_item = diesel::alias!(items as every_item);
     let total_items = every_item.count().single_value().assume_not_null();
-    let rows: Vec<(ItemRow, i64)> = items::table
-        .inner_join(users::table)
-        .order(items::id)
-        .limit(limit)
-        .offset(offset)
-        .select((item_columns!(), total_items))
-        .load(conn)?;
+    let rows: Vec<(ItemRow, i64)> = exec::load(
+        conn,
+        items::table
+            .inner_join(users::table)
+            .order(items::id)
+            .limit(limit)
+            .offset(offset)
+            .select((item_columns!(), total_items)),
+    )?;
     let total = match rows.first() {
         Some((_, total)) => *total,
         None if offset == 0 => 0,
-        None => items::table.count().get_result(conn)?,
+        None => exec::get_result(conn, items::table.count())?,
     };
     Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
 }
@@ -68,17 +70,19 @@ fn unique_violation_is_name<T>(result: QueryResult<T>) -> QueryResult<Result<T, 
 }
 
 pub fn insert(conn: &mut DbConn, owner: i64, values: &ItemValues, now: i64) -> QueryResult<Result<i64, NameTaken>> {
-    let inserted = diesel::insert_into(items::table)
-        .values((
-            items::name.eq(&values.name),
-            items::description.eq(&values.description),
-            items::price_cents.eq(values.price.cents()),
-            items::user_id.eq(owner),
-            items::created_at.eq(now),
-            items::updated_at.eq(now),
-        ))
-        .returning(items::id)
-        .get_result::<i64>(conn);
+    let inserted = exec::get_result::<_, i64>(
+        conn,
+        diesel::insert_into(items::table)
+            .values((
+                items::name.eq(&values.name),
+                items::description.eq(&values.description),
+                items::price_cents.eq(values.price.cents()),
+                items::user_id.eq(owner),
+                items::created_at.eq(now),
+                items::updated_at.eq(now),
+            ))
+            .returning(items::id),
+    );
     unique_violation_is_name(inserted)
 }
 
@@ -90,23 +94,25 @@ pub fn update(
     values: &ItemValues,
     now: i64,
 ) -> QueryResult<Result<bool, NameTaken>> {
-    let updated = diesel::update(items::table.filter(items::id.eq(id)).filter(items::user_id.eq(owner)))
-        .set((
+    let updated = exec::execute(
+        conn,
+        diesel::update(items::table.filter(items::id.eq(id)).filter(items::user_id.eq(owner))).set((
             items::name.eq(&values.name),
             items::description.eq(&values.description),
             items::price_cents.eq(values.price.cents()),
             items::updated_at.eq(now),
-        ))
-        .execute(conn);
+        )),
+    );
     unique_violation_is_name(updated.map(|n| n == 1))
 }
 
 /// Deletes the item if `owner` owns it.
 pub fn delete(conn: &mut DbConn, id: i64, owner: i64) -> QueryResult<bool> {
-    diesel::delete(items::table.filter(items::id.eq(id)).filter(items::user_id.eq(owner))).execute(conn).map(|n| n == 1)
+    exec::execute(conn, diesel::delete(items::table.filter(items::id.eq(id)).filter(items::user_id.eq(owner))))
+        .map(|n| n == 1)
 }
 
 /// The owner of an item, to tell 404 from 403.
 pub fn owner_of(conn: &mut DbConn, id: i64) -> QueryResult<Option<i64>> {
-    items::table.find(id).select(items::user_id).first(conn).optional()
+    exec::first(conn, items::table.find(id).select(items::user_id)).optional()
 }

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use shared_core::db::DbConn;
+use shared_core::db::{exec, DbConn};
 
 use super::schema::users;
 
@@ -10,7 +10,8 @@ use super::schema::users;
 /// on SQLite its lock) is only paid the first time, or when the email changed.
 pub fn upsert(conn: &mut DbConn, subject: &str, email: &str, now: i64) -> QueryResult<i64> {
     let existing: Option<(i64, String)> =
-        users::table.filter(users::subject.eq(subject)).select((users::id, users::email)).first(conn).optional()?;
+        exec::first(conn, users::table.filter(users::subject.eq(subject)).select((users::id, users::email)))
+            .optional()?;
     if let Some((id, known_email)) = existing {
         if known_email == email {
             return Ok(id);

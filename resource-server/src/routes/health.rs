@@ -23,6 +23,8 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         "status": status,
         "database": if database { "ok" } else { "unreachable" },
         "auth_server": if auth_server { "ok" } else { "unreachable" },
+        // closed: introspection works; open: the auth server has been failing and is not asked for now.
+        "introspection_circuit": state.tokens.breaker_state().as_str(),
     });
     if database && auth_server {
         HttpResponse::Ok().json(body)

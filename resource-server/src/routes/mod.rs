@@ -6,7 +6,7 @@ pub(crate) mod health;
 pub(crate) mod items;
 pub mod openapi;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, Resource};
 
 use crate::error::Error;
 
@@ -15,8 +15,11 @@ fn both(path: &'static str) -> [&'static str; 2] {
     [path, path.strip_suffix('/').unwrap_or(path)]
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, Error> {
-    Err(Error::MethodNotAllowed)
+/// The resource at `path` and `path` without its trailing slash; any method but `allow` gets 405 with
+/// `Allow: allow` (RFC 9110 §15.5.6).
+fn resource(path: &'static str, allow: &'static str) -> Resource {
+    web::resource(both(path))
+        .default_service(web::to(move || async move { Err::<HttpResponse, _>(Error::MethodNotAllowed(allow)) }))
 }
 
 async fn not_found() -> Result<HttpResponse, Error> {
@@ -24,21 +27,22 @@ async fn not_found() -> Result<HttpResponse, Error> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let resource = |path: &'static str| web::resource(both(path)).default_service(web::to(method_not_allowed));
-    cfg.service(resource("/users/signup/").route(web::post().to(accounts::signup)))
-        .service(resource("/users/token/").route(web::post().to(accounts::token)))
-        .service(resource("/users/token/refresh/").route(web::post().to(accounts::refresh)))
-        .service(resource("/users/password/").route(web::put().to(accounts::change_password)))
-        .service(resource("/items/").route(web::get().to(items::list)).route(web::post().to(items::create)))
+    cfg.service(resource("/users/signup/", "POST").route(web::post().to(accounts::signup)))
+        .service(resource("/users/token/", "POST").route(web::post().to(accounts::token)))
+        .service(resource("/users/token/refresh/", "POST").route(web::post().to(accounts::refresh)))
+        .service(resource("/users/password/", "PUT").route(web::put().to(accounts::change_password)))
         .service(
-            resource("/items/{id}/")
+            resource("/items/", "GET, POST").route(web::get().to(items::list)).route(web::post().to(items::create)),
+        )
+        .service(
+            resource("/items/{id}/", "GET, PUT, PATCH, DELETE")
                 .route(web::get().to(items::retrieve))
                 .route(web::put().to(items::replace))
                 .route(web::patch().to(items::patch))
                 .route(web::delete().to(items::destroy)),
         )
-        .service(resource("/health/live").route(web::get().to(health::live)))
-        .service(resource("/health/ready").route(web::get().to(health::ready)))
-        .service(resource("/openapi.json").route(web::get().to(shared_core::api_doc::openapi_json)))
+        .service(resource("/health/live", "GET").route(web::get().to(health::live)))
+        .service(resource("/health/ready", "GET").route(web::get().to(health::ready)))
+        .service(resource("/openapi.json", "GET").route(web::get().to(shared_core::api_doc::openapi_json)))
         .default_service(web::to(not_found));
 }

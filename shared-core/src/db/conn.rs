@@ -6,12 +6,14 @@
 //! the derived backend has no `ON CONFLICT`; `BEGIN IMMEDIATE` on SQLite) the caller matches on the variant,
 //! and says why.
 
+use std::sync::Arc;
+
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
+use super::health::{Health, PoolEntry};
 use super::url::DatabaseUrl;
 use super::DbError;
 
@@ -27,11 +29,16 @@ pub enum DbConn {
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    health: Arc<Health>,
 }
 
 impl ConnectionManager {
     pub fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+        Self::with_health(url, Arc::new(Health::new(std::time::Duration::ZERO)))
+    }
+
+    pub(super) fn with_health(url: DatabaseUrl, health: Arc<Health>) -> Self {
+        Self { url, health }
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -59,18 +66,29 @@ impl ConnectionManager {
 }
 
 impl diesel::r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConn;
+    type Connection = PoolEntry;
     type Error = DbError;
 
-    fn connect(&self) -> Result<DbConn, DbError> {
-        ConnectionManager::connect(self)
+    fn connect(&self) -> Result<PoolEntry, DbError> {
+        match ConnectionManager::connect(self) {
+            Ok(conn) => {
+                self.health.record_connect_success();
+                Ok(PoolEntry::new(conn, &self.health))
+            }
+            Err(error) => {
+                self.health.record_connect_failure();
+                Err(error)
+            }
+        }
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
-        conn.ping().map(drop).map_err(DbError::Prepare)
+    /// Not used on checkout (`test_on_check_out` is off: the pool checks only suspect connections).
+    fn is_valid(&self, entry: &mut PoolEntry) -> Result<(), DbError> {
+        diesel::r2d2::R2D2Connection::ping(&mut entry.conn).map_err(DbError::Prepare)
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
+    /// A lost connection is dropped instead of going back to the pool.
+    fn has_broken(&self, entry: &mut PoolEntry) -> bool {
+        entry.is_lost()
     }
 }

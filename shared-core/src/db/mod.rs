@@ -2,10 +2,13 @@
 //! scheme. [`DbConn`] is a diesel connection over either backend; [`DbPool`] is the one way to use it.
 
 mod conn;
+pub mod exec;
+mod health;
 mod pool;
 mod url;
 mod writer;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::r2d2::{Pool, PoolError, R2D2Connection};
@@ -13,6 +16,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use serde::Deserialize;
 
 pub use self::conn::{ConnectionManager, DbConn, MultiBackend};
+use self::health::Health;
+pub use self::health::PoolEntry;
 pub use self::pool::{BlockingError, DbPool};
 pub use self::url::DatabaseUrl;
 use self::writer::Writer;
@@ -48,10 +53,18 @@ pub struct DatabaseSettings {
     /// How long a request may wait for a database connection (and SQLite's writer) before it gets 503.
     #[serde(default = "default_acquire_timeout_ms")]
     pub acquire_timeout_ms: u64,
+    /// A pooled connection unused for longer is checked (one round trip) before it is used: a proxy or
+    /// firewall may have cut it meanwhile. 0: never.
+    #[serde(default = "default_idle_check_secs")]
+    pub idle_check_secs: u64,
 }
 
 fn default_acquire_timeout_ms() -> u64 {
     5_000
+}
+
+fn default_idle_check_secs() -> u64 {
+    30
 }
 
 /// Two connections per CPU of this host (HikariCP's "cores × 2" rule). Every running query keeps a database
@@ -72,7 +85,8 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, DbError> {
             std::fs::create_dir_all(parent).map_err(DbError::CreateFolder)?;
         }
     }
-    let manager = ConnectionManager::new(url.clone());
+    let health = Arc::new(Health::new(Duration::from_secs(settings.idle_check_secs)));
+    let manager = ConnectionManager::with_health(url.clone(), health.clone());
     let acquire_timeout = Duration::from_millis(settings.acquire_timeout_ms);
     // The writer's connection opens first and alone: a new SQLite file switches to WAL on its first
     // connection, and when the pool opens its connections at once two of them can both hold a shared lock
@@ -89,7 +103,7 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, DbError> {
         .test_on_check_out(false)
         .connection_timeout(acquire_timeout)
         .build(manager)?;
-    let pool = DbPool::new(pool, url, writer, acquire_timeout);
+    let pool = DbPool::new(pool, url, health, writer, acquire_timeout);
     log::info!("database pool: {} connections", pool.size());
     Ok(pool)
 }
@@ -115,6 +129,20 @@ pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
     conn.ping().map(drop)
 }
 
+/// Is this failure the database being unavailable for now (a connection lost under the query; SQLite's
+/// lock held longer than the busy timeout) rather than a fault? Answered with 503, not 500.
+pub fn is_unavailable_error(error: &diesel::result::Error) -> bool {
+    use diesel::result::DatabaseErrorKind::{ClosedConnection, UnableToSendCommand};
+    match error {
+        diesel::result::Error::DatabaseError(ClosedConnection | UnableToSendCommand, _) => true,
+        diesel::result::Error::DatabaseError(_, info) => {
+            let message = info.message();
+            message.contains("database is locked") || message.contains("database table is locked")
+        }
+        _ => false,
+    }
+}
+
 /// Is this the violation of a unique constraint (e.g. two requests racing for the same name)?
 pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
     matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
@@ -128,7 +156,9 @@ mod tests {
     fn with_sqlite_pool(pool_size: u32, check: impl FnOnce(&DbPool)) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/pool.sqlite3", dir.path().display());
-        check(&build_pool(&DatabaseSettings { url, pool_size, acquire_timeout_ms: 1_000 }).unwrap());
+        check(
+            &build_pool(&DatabaseSettings { url, pool_size, acquire_timeout_ms: 1_000, idle_check_secs: 30 }).unwrap(),
+        );
     }
 
     #[test]

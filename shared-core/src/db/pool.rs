@@ -4,13 +4,14 @@
 //! through the same writer thread.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use diesel::r2d2::{Pool, PoolError};
+use diesel::r2d2::{Pool, PoolError, PooledConnection};
 use diesel::Connection;
 use tokio::sync::Semaphore;
 
 use super::conn::{ConnectionManager, DbConn};
+use super::health::Health;
 use super::url::DatabaseUrl;
 use super::writer::Writer;
 
@@ -24,9 +25,10 @@ pub struct DbPool {
     /// async side, rather than as blocked threads racing on r2d2's condition variable, which is not fair
     /// and lets an unlucky request wait for seconds under load.
     permits: Arc<Semaphore>,
-    /// The longest a caller waits for a permit, and then for a connection.
+    /// The longest a caller waits for a permit and a connection, together.
     acquire_timeout: Duration,
     url: Arc<DatabaseUrl>,
+    health: Arc<Health>,
 }
 
 /// Why database work could not run; each server maps it into its own error type.
@@ -36,6 +38,10 @@ pub enum BlockingError {
     Pool(#[from] PoolError),
     #[error("the database is busy: no connection within {0:?}")]
     Busy(Duration),
+    #[error("the database cannot be reached: connecting failed a moment ago")]
+    Unreachable,
+    #[error("the connection to the database was lost")]
+    ConnectionLost,
     #[error("the database task panicked")]
     Panicked(#[source] tokio::task::JoinError),
     #[error("the SQLite writer has stopped")]
@@ -49,7 +55,7 @@ pub enum BlockingError {
 impl BlockingError {
     /// Overload or an unreachable database (try again later, 503) rather than a fault (500).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Pool(_) | Self::Busy(_))
+        matches!(self, Self::Pool(_) | Self::Busy(_) | Self::Unreachable | Self::ConnectionLost)
     }
 }
 
@@ -57,11 +63,12 @@ impl DbPool {
     pub(super) fn new(
         pool: Pool<ConnectionManager>,
         url: DatabaseUrl,
+        health: Arc<Health>,
         writer: Option<Writer>,
         acquire_timeout: Duration,
     ) -> Self {
         let permits = Arc::new(Semaphore::new(pool.max_size() as usize));
-        Self { pool, writer: writer.map(Arc::new), permits, acquire_timeout, url: Arc::new(url) }
+        Self { pool, writer: writer.map(Arc::new), permits, acquire_timeout, url: Arc::new(url), health }
     }
 
     /// How many connections the pool holds (and so how many queries run at once; SQLite's writer has its
@@ -108,19 +115,57 @@ impl DbPool {
         E: From<BlockingError> + Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
     {
+        let deadline = Instant::now() + self.acquire_timeout;
         let permit = tokio::time::timeout(self.acquire_timeout, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| BlockingError::Busy(self.acquire_timeout))?
             // The semaphore is never closed.
             .map_err(|_| BlockingError::Busy(self.acquire_timeout))?;
-        let pool = self.pool.clone();
+        let (pool, health) = (self.pool.clone(), self.health.clone());
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let mut conn = pool.get().map_err(BlockingError::from)?;
-            work(&mut conn)
+            let mut entry = check_out(&pool, &health, deadline)?;
+            let result = work(&mut entry.conn);
+            if result.is_err() && entry.lost_after_error(&health) {
+                // Whatever the work reported, the cause is the lost connection: "unavailable", not a fault.
+                return Err(BlockingError::ConnectionLost.into());
+            }
+            result
         })
         .await
         .map_err(BlockingError::Panicked)?
+    }
+}
+
+/// A connection that works, before `deadline`: an idle one when there is one, else a new one, unless
+/// connecting failed a moment ago. Suspect connections are checked first; dead ones are dropped.
+fn check_out(
+    pool: &Pool<ConnectionManager>,
+    health: &Health,
+    deadline: Instant,
+) -> Result<PooledConnection<ConnectionManager>, BlockingError> {
+    // Every pooled connection may turn out dead, then one more, new.
+    for _ in 0..=pool.max_size() {
+        let mut entry = match pool.try_get() {
+            Some(entry) => entry,
+            None if health.recently_unreachable() => return Err(BlockingError::Unreachable),
+            None => {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                pool.get_timeout(remaining.max(Duration::from_millis(1)))?
+            }
+        };
+        if entry.check_out(health) {
+            return Ok(entry);
+        }
+        // Dead: dropping it here hands it back to r2d2, which sees it lost and discards it.
+    }
+    Err(BlockingError::ConnectionLost)
+}
+
+impl DbPool {
+    /// The number of connections found dead so far (for tests and diagnostics).
+    pub fn connections_lost(&self) -> u64 {
+        self.health.losses()
     }
 }
 
@@ -163,7 +208,8 @@ mod tests {
     }
 
     fn pool(db: &TestDatabase, pool_size: u32, acquire_timeout_ms: u64) -> DbPool {
-        build_pool(&DatabaseSettings { url: db.url.clone(), pool_size, acquire_timeout_ms }).unwrap()
+        build_pool(&DatabaseSettings { url: db.url.clone(), pool_size, acquire_timeout_ms, idle_check_secs: 30 })
+            .unwrap()
     }
 
     fn count(conn: &mut DbConn) -> Result<i64, Failed> {

@@ -5,7 +5,8 @@
 //! can be answered `unsupported_grant_type` and a missing parameter `invalid_request` by the service, which
 //! turns them into typed values. Deserialising follows RFC 6749 §3.1 and §3.2: a parameter sent without a
 //! value counts as absent, unknown parameters are ignored (repeated or not), and a repeated known parameter
-//! is refused.
+//! is refused. A value with a control character (NUL included, which PostgreSQL cannot store) is refused:
+//! no OAuth parameter, password or secret has one.
 
 use std::fmt;
 
@@ -98,7 +99,11 @@ fn redacted(value: &Option<String>) -> Option<&'static str> {
 
 /// RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were omitted."
 fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<String>::deserialize(deserializer)?.filter(|value| !value.is_empty()))
+    let value = Option::<String>::deserialize(deserializer)?.filter(|value| !value.is_empty());
+    if value.as_deref().is_some_and(|v| v.chars().any(char::is_control)) {
+        return Err(serde::de::Error::custom("a parameter holds a control character"));
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -128,6 +133,15 @@ mod tests {
         let error = parse("grant_type=password&grant_type=password").err().unwrap();
         assert!(error.to_string().contains("duplicate field `grant_type`"), "{error}");
         assert!(serde_urlencoded::from_str::<TokenParameters>("token=a&token=b").is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_parameter() {
+        assert!(parse("grant_type=password&username=a%00b").is_err());
+        assert!(parse("grant_type=client_credentials&client_id=rs%00id").is_err());
+        assert!(parse("grant_type=password&password=a%0Ab").is_err());
+        assert!(serde_urlencoded::from_str::<TokenParameters>("token=x%7F").is_err());
+        assert!(parse("grant_type=password&password=s%C3%A9cret%20x").is_ok(), "spaces and letters are fine");
     }
 
     #[test]

@@ -1,0 +1,290 @@
+//! Bearer token validation: an in-memory cache in front of RFC 7662 introspection, built to degrade
+//! gracefully when the auth server is slow or down.
+//!
+//! Entries are keyed by the token's SHA-256 digest (the token itself is never stored). An active token is
+//! trusted for `min(exp - now, ttl)`, so a revocation at the auth server is honoured within `ttl`; an
+//! inactive one is remembered for `negative_ttl`, so junk tokens do not cost a round trip each.
+//!
+//! One introspection per token at a time (a "flight"): concurrent callers for the same token share its
+//! answer. A due active entry is served as it is, at once, while another caller's flight for it is out or
+//! while the circuit breaker says the auth server is failing; it stays servable for `stale_grace` past
+//! its TTL (never past `exp`). Nobody waits in line behind another caller's introspection, and no request
+//! waits more than one introspection timeout. At most `max_concurrent` flights run at once; beyond that,
+//! and while the circuit is open, a token without a usable entry gets 503 at once.
+
+mod breaker;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::future::{BoxFuture, FutureExt, Shared};
+use shared_core::clock;
+use shared_core::db::DbPool;
+use shared_core::digest::token_digest_bytes;
+use shared_core::oauth::IntrospectionResponse;
+use shared_core::report::Chain;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+pub use self::breaker::{BreakerState, CircuitBreaker};
+use crate::auth_client::AuthClient;
+use crate::db;
+use crate::error::{Error, UpstreamError};
+use crate::settings::{AuthSettings, CacheSettings};
+
+/// Who a valid token speaks for.
+#[derive(Debug)]
+pub struct Principal {
+    /// The local mirror of the token's user; `None` for a client_credentials token.
+    pub user: Option<LocalUser>,
+    pub scope: String,
+    pub client_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalUser {
+    pub id: i64,
+    pub email: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Validation {
+    Active(Arc<Principal>),
+    Inactive,
+}
+
+struct Entry {
+    validation: Validation,
+    fresh_until: Instant,
+    /// When the entry leaves the cache; past `fresh_until` it is only served while it cannot be renewed.
+    stale_until: Instant,
+}
+
+impl Entry {
+    /// Servable as it is at `now`, though due: active and within its grace.
+    fn servable_stale(&self, now: Instant) -> bool {
+        matches!(self.validation, Validation::Active(_)) && now < self.stale_until
+    }
+}
+
+struct ExpireAtStaleEnd;
+
+impl moka::Expiry<[u8; 32], Arc<Entry>> for ExpireAtStaleEnd {
+    fn expire_after_create(&self, _: &[u8; 32], entry: &Arc<Entry>, now: Instant) -> Option<Duration> {
+        Some(entry.stale_until.saturating_duration_since(now))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &[u8; 32],
+        entry: &Arc<Entry>,
+        now: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(entry.stale_until.saturating_duration_since(now))
+    }
+}
+
+/// One introspection, shared by every caller that asks about the same token meanwhile.
+type Flight = Shared<BoxFuture<'static, Result<Arc<Entry>, Arc<Error>>>>;
+
+pub struct TokenValidator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cache: moka::future::Cache<[u8; 32], Arc<Entry>>,
+    settings: CacheSettings,
+    auth: Arc<AuthClient>,
+    pool: DbPool,
+    breaker: CircuitBreaker,
+    flights: Mutex<HashMap<[u8; 32], Flight>>,
+    /// One permit per introspection call allowed out at once.
+    slots: Arc<Semaphore>,
+}
+
+impl TokenValidator {
+    pub fn new(settings: CacheSettings, auth_settings: &AuthSettings, auth: Arc<AuthClient>, pool: DbPool) -> Self {
+        let cache =
+            moka::future::Cache::builder().max_capacity(settings.max_entries).expire_after(ExpireAtStaleEnd).build();
+        let breaker =
+            CircuitBreaker::new(auth_settings.breaker_failures, Duration::from_millis(auth_settings.breaker_open_ms));
+        let inner = Inner {
+            cache,
+            settings,
+            auth,
+            pool,
+            breaker,
+            flights: Mutex::new(HashMap::new()),
+            slots: Arc::new(Semaphore::new(auth_settings.max_concurrent_introspections.max(1))),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Validates a bearer token at time `now`, from the cache when it can.
+    pub async fn validate(&self, token: &str, now: Instant) -> Result<Validation, Error> {
+        let key = token_digest_bytes(token);
+        let cached = self.inner.cache.get(&key).await;
+        if let Some(entry) = &cached {
+            if now < entry.fresh_until {
+                return Ok(entry.validation.clone());
+            }
+        }
+        let stale = cached.filter(|entry| entry.servable_stale(now));
+        if let Some(flight) = self.inner.flight(&key) {
+            // Someone is already asking: a servable entry is served at once, anything else waits for that answer.
+            return match stale {
+                Some(stale) => Ok(stale.validation.clone()),
+                None => flight.await.map(|entry| entry.validation.clone()).map_err(Error::Introspection),
+            };
+        }
+        let flight = match self.inner.clone().start_flight(key, token, now) {
+            Ok(flight) => flight,
+            // The circuit is open or every slot is taken: no call now.
+            Err(refused) => {
+                return match stale {
+                    Some(stale) => Ok(stale.validation.clone()),
+                    None => Err(refused),
+                }
+            }
+        };
+        match flight.await {
+            Ok(entry) => Ok(entry.validation.clone()),
+            // Stale-if-error: the auth server failed to answer, the entry is still within its grace.
+            Err(error) if matches!(*error, Error::AuthServer(_)) => match stale {
+                Some(stale) => {
+                    log::debug!("serving a cached token past its TTL: {}", Chain(&*error));
+                    Ok(stale.validation.clone())
+                }
+                None => Err(Error::Introspection(error)),
+            },
+            Err(error) => Err(Error::Introspection(error)),
+        }
+    }
+
+    /// The circuit breaker's state, for `/health/ready`.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.inner.breaker.state()
+    }
+
+    /// Entries currently held (for memory measurements and tests).
+    pub fn entry_count(&self) -> u64 {
+        self.inner.cache.entry_count()
+    }
+
+    /// Whether the cache holds an entry for the token with this SHA-256 digest (tests: the cache is keyed by
+    /// digest, never by the token).
+    pub fn holds_digest(&self, digest: &[u8; 32]) -> bool {
+        self.inner.cache.contains_key(digest)
+    }
+
+    /// Applies pending evictions now (moka does it lazily), so that `entry_count` is exact.
+    pub async fn run_pending_tasks(&self) {
+        self.inner.cache.run_pending_tasks().await;
+    }
+}
+
+impl Inner {
+    fn flights(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Flight>> {
+        // Every update is one insert or remove: a panic elsewhere cannot leave the map half-written.
+        self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn flight(&self, key: &[u8; 32]) -> Option<Flight> {
+        self.flights().get(key).cloned()
+    }
+
+    /// Starts the introspection of `token`, or joins the one another caller started a moment ago. Refused,
+    /// with the reason, while the circuit is open or when every slot is taken.
+    fn start_flight(self: Arc<Self>, key: [u8; 32], token: &str, now: Instant) -> Result<Flight, Error> {
+        let mut flights = self.flights();
+        if let Some(flight) = flights.get(&key) {
+            return Ok(flight.clone());
+        }
+        let slot = self.slots.clone().try_acquire_owned().map_err(|_| UpstreamError::Saturated)?;
+        if !self.breaker.allows(now) {
+            return Err(UpstreamError::CircuitOpen.into());
+        }
+        // Its own task, so that it finishes (and frees its slot) even when every caller waiting on it is gone.
+        let task = tokio::spawn(self.clone().fly(key, token.to_owned(), now, slot));
+        let inner = self.clone();
+        let flight = async move {
+            task.await.unwrap_or_else(|_| {
+                inner.flights().remove(&key);
+                Err(Arc::new(Error::Misconfigured("an introspection task panicked")))
+            })
+        }
+        .boxed()
+        .shared();
+        flights.insert(key, flight.clone());
+        Ok(flight)
+    }
+
+    async fn fly(
+        self: Arc<Self>,
+        key: [u8; 32],
+        token: String,
+        now: Instant,
+        slot: OwnedSemaphorePermit,
+    ) -> Result<Arc<Entry>, Arc<Error>> {
+        let started = Instant::now();
+        let result = self.introspect(&token, now).await.map(Arc::new);
+        drop(slot);
+        match &result {
+            Ok(entry) => {
+                self.breaker.record_success();
+                self.cache.insert(key, entry.clone()).await;
+            }
+            Err(Error::AuthServer(reason)) => {
+                log::warn!("introspection failed: {}", Chain(reason));
+                self.breaker.record_failure(now + started.elapsed());
+            }
+            Err(_) => {}
+        }
+        self.flights().remove(&key);
+        result.map_err(Arc::new)
+    }
+
+    /// Introspects and, for a user's token, mirrors the user locally.
+    async fn introspect(&self, token: &str, now: Instant) -> Result<Entry, Error> {
+        let answer = self.auth.introspect(token).await?;
+        let wall_now = clock::now();
+        let remaining = answer.exp.map(|exp| exp - wall_now);
+        let inactive = || Entry {
+            validation: Validation::Inactive,
+            fresh_until: now + Duration::from_secs(self.settings.negative_ttl_secs),
+            stale_until: now + Duration::from_secs(self.settings.negative_ttl_secs),
+        };
+        if !answer.active || remaining.is_some_and(|r| r <= 0) {
+            return Ok(inactive());
+        }
+        let Some(principal) = self.principal(answer).await? else { return Ok(inactive()) };
+        let lifetime = remaining.map_or(u64::MAX, |r| u64::try_from(r).unwrap_or(0));
+        let fresh = self.settings.ttl_secs.min(lifetime);
+        let stale = lifetime.min(fresh.saturating_add(self.settings.stale_grace_secs));
+        Ok(Entry {
+            validation: Validation::Active(Arc::new(principal)),
+            fresh_until: now + Duration::from_secs(fresh),
+            stale_until: now + Duration::from_secs(stale),
+        })
+    }
+
+    async fn principal(&self, answer: IntrospectionResponse) -> Result<Option<Principal>, Error> {
+        let user = match (answer.sub, answer.username) {
+            (Some(subject), Some(email)) => {
+                let stored = email.clone();
+                let id =
+                    db::write(&self.pool, move |c| Ok(db::users::upsert(c, &subject, &stored, clock::now())?)).await?;
+                Some(LocalUser { id, email })
+            }
+            (None, None) => None,
+            // A user token must name its user completely; anything else is not trusted.
+            _ => return Ok(None),
+        };
+        Ok(Some(Principal {
+            user,
+            scope: answer.scope.unwrap_or_default(),
+            client_id: answer.client_id.unwrap_or_default(),
+        }))
+    }
+}
