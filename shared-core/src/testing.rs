@@ -119,6 +119,29 @@ fn database_url(admin_url: &str, name: &str) -> String {
     format!("{base}/{name}?{query}")
 }
 
+impl TestDatabase {
+    /// Ends every server process of this PostgreSQL database, as a restart or a failover does to the pool's
+    /// connections; returns how many. SQLite has no connections to cut: 0.
+    pub fn terminate_connections(&self) -> usize {
+        let Some((admin_url, name)) = &self.postgres else { return 0 };
+        let mut admin = PgConnection::establish(admin_url).expect("connect to TEST_POSTGRES_URL");
+        #[derive(diesel::QueryableByName)]
+        struct Terminated {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            #[allow(dead_code, reason = "only counted")]
+            terminated: bool,
+        }
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind::<diesel::sql_types::Text, _>(name)
+        .load::<Terminated>(&mut admin)
+        .expect("terminate the test database's connections")
+        .len()
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = &self.postgres {

@@ -7,6 +7,7 @@ mod helpers;
 
 mod admin_cli;
 mod bootstrap;
+mod faults;
 mod health;
 mod introspection;
 mod janitor;

@@ -162,6 +162,11 @@ impl TokenValidator {
         }
     }
 
+    /// Introspection calls out now (for tests and diagnostics).
+    pub fn introspections_in_flight(&self) -> usize {
+        self.inner.flights().len()
+    }
+
     /// The circuit breaker's state, for `/health/ready`.
     pub fn breaker_state(&self) -> BreakerState {
         self.inner.breaker.state()

@@ -1,6 +1,8 @@
 //! `spawn_system`: an auth server and a resource server wired together, plus the requests tests make.
 
 pub use auth_server::testing::{TestAuthServer, PASSWORD};
+
+pub use crate::fault_proxy::FaultProxy;
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
 pub use shared_core::testing::Backend;
@@ -9,10 +11,12 @@ use shared_core::testing::TestDatabase;
 pub struct System {
     pub rs: String,
     pub auth: TestAuthServer,
+    /// Between the resource server and the auth server: `proxy.hang()` makes the auth server look hung.
+    pub proxy: FaultProxy,
     pub http: Client,
     pub rs_app_state: actix_web::web::Data<resource_server::state::AppState>,
+    pub rs_db: TestDatabase,
     _auth_db: TestDatabase,
-    _rs_db: TestDatabase,
     rs_handle: actix_web::dev::ServerHandle,
 }
 
@@ -37,14 +41,15 @@ pub async fn spawn_system_with(backend: Backend, adjust: impl FnOnce(&mut resour
     let auth_db = TestDatabase::create(backend, "auth");
     let rs_db = TestDatabase::create(backend, "rs");
     let auth = TestAuthServer::start(auth_server::Settings::for_tests(&auth_db.url)).await;
-    let mut settings = rs_settings(&rs_db.url, &auth.address);
+    let proxy = FaultProxy::start(([127, 0, 0, 1], auth.port).into()).await;
+    let mut settings = rs_settings(&rs_db.url, &proxy.address);
     adjust(&mut settings);
     let app = resource_server::Application::build(settings).await.expect("resource server");
     let rs = format!("http://127.0.0.1:{}", app.port());
     let rs_handle = app.handle();
     let rs_app_state = app.state();
     tokio::spawn(app.run_until_stopped());
-    System { rs, auth, http: Client::new(), rs_app_state, _auth_db: auth_db, _rs_db: rs_db, rs_handle }
+    System { rs, auth, proxy, http: Client::new(), rs_app_state, rs_db, _auth_db: auth_db, rs_handle }
 }
 
 impl System {

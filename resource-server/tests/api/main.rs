@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failed unwrap is a failed test")]
 
+mod fault_proxy;
 mod helpers;
 
+mod faults;
 mod items;
 mod openapi;
 mod outage;
