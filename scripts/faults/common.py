@@ -340,6 +340,46 @@ def recovered_at(records: list[Record], since: float) -> float | None:
     return t
 
 
+@dataclass
+class Recovery:
+    """How requests of one kind came back after a fault ended at `mark` (all times relative to `mark`)."""
+
+    first_ok: float | None  # the first successful answer at or after the mark
+    all_ok_from: float | None  # every request started from here on succeeded (recovered_at)
+    last_failure: float | None  # the last failed answer (None: no failure answered after the mark)
+    after: int  # requests started from all_ok_from on
+
+    def within(self, bound: float) -> bool:
+        return (
+            self.first_ok is not None
+            and self.first_ok <= bound
+            and self.all_ok_from is not None
+            and self.all_ok_from <= bound
+            and (self.last_failure is None or self.last_failure <= bound)
+        )
+
+    def __str__(self) -> str:
+        if self.first_ok is None or self.all_ok_from is None:
+            return "never all succeeded again"
+        ms = lambda t: f"+{t * 1000:.0f} ms"  # noqa: E731
+        last = f", last failure answered {ms(self.last_failure)}" if self.last_failure is not None else ""
+        return (f"first success answered {ms(self.first_ok)}, all requests started from {ms(self.all_ok_from)} on "
+                f"succeeded ({self.after}){last}")
+
+
+def recovery(records: list[Record], mark: float) -> Recovery:
+    """Recovery figures of `records` (one kind, those that may have been touched by the fault) after `mark`."""
+    first_ok = next((r.end for r in sorted(records, key=lambda r: r.end) if r.end >= mark and ok(r.status)), None)
+    back = recovered_at(records, mark)
+    failures = [r.end for r in records if not ok(r.status) and r.end >= mark]
+    return Recovery(
+        None if first_ok is None else first_ok - mark,
+        None if back is None else back - mark,
+        max(failures) - mark if failures else None,
+        sum(r.start >= back for r in records) if back is not None else 0,
+    )
+
+
 class Report:
     """PASS/FAIL lines, counted by scripts/faults.sh; the exit status says whether all passed."""
 
@@ -351,7 +391,8 @@ class Report:
         print(f"  {text}", flush=True)
 
     def check(self, holds: bool, label: str, detail: str = "") -> bool:
-        print(f"{'PASS' if holds else 'FAIL'} [{self.scenario}] {label}" + (f" ({detail})" if detail else ""), flush=True)
+        verdict = "PASS" if holds else "FAIL"
+        print(f"{verdict} [{self.scenario}] {label}" + (f" ({detail})" if detail else ""), flush=True)
         if not holds:
             self.failed += 1
         return holds

@@ -135,7 +135,7 @@ pub async fn replace(
 
 /// `PATCH /items/<id>/`: a partial update, by the owner only.
 #[utoipa::path(patch, path = "/items/{id}/", tag = "items", security(("bearer" = ["write"])), params(("id" = i64, Path, description = "Item id; anything but a positive integer is 404")),
-    request_body(content = shared_core::items::ItemInput, content_type = "application/json", description = "Any subset of the fields"),
+    request_body(content = shared_core::items::ItemPatch, content_type = "application/json", description = "Any subset of the fields"),
     responses((status = 200, description = "Updated", body = shared_core::items::Item), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
 pub async fn patch(
     req: HttpRequest,

@@ -24,7 +24,7 @@ impl Modify for SecuritySchemes {
         health::live, health::ready, shared_core::api_doc::openapi_json,
     ),
     components(schemas(
-        shared_core::items::Item, shared_core::items::ItemOwner, shared_core::items::ItemInput,
+        shared_core::items::Item, shared_core::items::ItemOwner, shared_core::items::ItemInput, shared_core::items::ItemPatch,
         shared_core::account::SignupRequest, shared_core::account::SignupResponse, shared_core::account::LoginRequest,
         shared_core::account::RefreshRequest, shared_core::account::PasswordChangeRequest,
         shared_core::oauth::TokenResponse, shared_core::oauth::ErrorBody, shared_core::FieldErrors,

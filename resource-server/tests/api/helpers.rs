@@ -8,6 +8,33 @@ use serde_json::{json, Value};
 pub use shared_core::testing::Backend;
 use shared_core::testing::TestDatabase;
 
+/// A running resource server, stopped when dropped: the one way these tests start one.
+pub struct TestResourceServer {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    pub state: actix_web::web::Data<resource_server::state::AppState>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestResourceServer {
+    pub async fn start(settings: resource_server::Settings) -> Self {
+        let app = resource_server::Application::build(settings).await.expect("the resource server starts");
+        let (address, state, handle) = (format!("http://127.0.0.1:{}", app.port()), app.state(), app.handle());
+        tokio::spawn(app.run_until_stopped());
+        Self { address, state, handle }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+}
+
+impl Drop for TestResourceServer {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
 pub struct System {
     pub rs: String,
     pub auth: TestAuthServer,
@@ -17,13 +44,7 @@ pub struct System {
     pub rs_app_state: actix_web::web::Data<resource_server::state::AppState>,
     pub rs_db: TestDatabase,
     _auth_db: TestDatabase,
-    rs_handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for System {
-    fn drop(&mut self) {
-        drop(self.rs_handle.stop(false));
-    }
+    _resource_server: TestResourceServer,
 }
 
 /// A resource server's test settings ([`resource_server::Settings::for_tests`]).
@@ -44,12 +65,9 @@ pub async fn spawn_system_with(backend: Backend, adjust: impl FnOnce(&mut resour
     let proxy = FaultProxy::start(([127, 0, 0, 1], auth.port).into()).await;
     let mut settings = rs_settings(&rs_db.url, &proxy.address);
     adjust(&mut settings);
-    let app = resource_server::Application::build(settings).await.expect("resource server");
-    let rs = format!("http://127.0.0.1:{}", app.port());
-    let rs_handle = app.handle();
-    let rs_app_state = app.state();
-    tokio::spawn(app.run_until_stopped());
-    System { rs, auth, proxy, http: Client::new(), rs_app_state, rs_db, _auth_db: auth_db, rs_handle }
+    let server = TestResourceServer::start(settings).await;
+    let (rs, rs_app_state) = (server.address.clone(), server.state.clone());
+    System { rs, auth, proxy, http: Client::new(), rs_app_state, rs_db, _auth_db: auth_db, _resource_server: server }
 }
 
 impl System {

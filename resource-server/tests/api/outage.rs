@@ -40,17 +40,14 @@ shared_core::on_both_backends! {
         let rs_db = shared_core::testing::TestDatabase::create(backend, "rs_hang");
         let mut settings = rs_settings(&rs_db.url, &address);
         settings.auth.timeout_ms = 300;
-        let app = resource_server::Application::build(settings).await.unwrap();
-        let url = format!("http://127.0.0.1:{}/items/", app.port());
-        let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
+        let server = TestResourceServer::start(settings).await;
+        let url = server.url("/items/");
         let started = Instant::now();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
         let response = client.get(&url).bearer_auth("some-token").send().await.expect("an answer, not a hang");
         assert_eq!(response.status(), 503);
         // The configured 300 ms bounds the wait, with generous slack for a loaded machine.
         assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
-        handle.stop(false).await;
-        drop((silent, auth_db));
+        drop((server, silent, auth_db));
     }
 }

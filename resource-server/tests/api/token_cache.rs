@@ -85,12 +85,8 @@ shared_core::on_both_backends! {
         let mut settings = rs_settings(&rs_db.url, &address);
         settings.auth.client_secret = "not-the-secret".into();
         settings.auth.introspection_token = machine;
-        let app = resource_server::Application::build(settings).await.unwrap();
-        let url = format!("http://127.0.0.1:{}/items/", app.port());
-        let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
-        let response = auth_only.http.get(&url).bearer_auth(&user).send().await.unwrap();
+        let server = TestResourceServer::start(settings).await;
+        let response = auth_only.http.get(server.url("/items/")).bearer_auth(&user).send().await.unwrap();
         assert_eq!(response.status(), 200);
-        handle.stop(false).await;
     }
 }
