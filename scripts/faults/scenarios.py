@@ -209,6 +209,15 @@ def pg_restart(args) -> None:
               f"{sum(r.status == 503 for r in felt)} answered 503, "
               f"{sum(r.latency_ms >= 1000 for r in felt)} waited >= 1 s")
 
+    # Requests may wait for a connection, but never longer than database.acquire_timeout_ms.
+    waited = [r for r in outage if r.latency_ms >= 1000]
+    rep.info(f"{len(waited)} requests waited >= 1 s for PostgreSQL: "
+             + ", ".join(f"{r.kind} {r.latency_ms:.0f} ms -> {r.status}" for r in waited[:8]))
+    worst = max(records, key=lambda r: r.latency_ms)
+    limit = args.acquire_timeout_ms + 500
+    rep.check(worst.latency_ms <= limit, f"no request waited longer than the acquire timeout + 500 ms ({limit} ms)",
+              f"longest {worst.latency_ms:.0f} ms ({worst.kind}, status {worst.status})")
+
     common_failure_checks(rep, records)
     before = [r for r in records if r.end < stop_began]
     rep.check(all(ok(r.status) for r in before), "all requests succeeded before the stop",
@@ -620,7 +629,7 @@ def main() -> None:
     p.add_argument("--kill-at", type=float, nargs="+", default=[2.0, 5.0])
     scenario("pg-restart", pg_restart, psql_rs=(str, None), pg_stop=(str, None), pg_start=(str, None),
              pg_isready=(str, None), stop_at=(float, 2.5), down_for=(float, 2.0), after=(float, 4.0),
-             recovery=(float, 2.0))
+             recovery=(float, 2.0), acquire_timeout_ms=(int, 5000))
     scenario("auth-freeze", auth_freeze, auth_pid=(int, None), timeout_ms=(int, None), breaker_open_ms=(int, None),
              warmup=(float, 2.0), freeze=(float, 6.0), after=(float, 5.0))
     scenario("auth-kill", auth_kill, auth_pid=(int, None), rs_log=(str, None), state=(str, None),

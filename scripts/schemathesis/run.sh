@@ -158,6 +158,7 @@ ready "$rs_url/health/ready" "$work/resource-server.log"
 # 4. Schemathesis, one document at a time.
 export SCHEMATHESIS_HOOKS=$here/hooks.py STH_AUTH_URL=$auth_url STH_CLIENT_ID=rs-id STH_CLIENT_SECRET=rs-secret
 export STH_STRICT=${STH_STRICT:-0}
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ beside hooks.py in the work tree
 # shellcheck disable=SC2206 # word-splitting is the point
 extra=(${STH_EXTRA_ARGS:-})
 
