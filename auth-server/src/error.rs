@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use shared_core::db::BlockingError;
 use shared_core::oauth::{ErrorBody, ErrorCode};
-use shared_core::report::Chain;
+use shared_core::report::{Chain, Throttle};
 use shared_core::FieldErrors;
 
 pub const REALM: &str = "auth-server";
@@ -181,11 +181,20 @@ impl ResponseError for Error {
     }
 }
 
+/// 503s come in floods while a database or the auth server is down: one line a second says so.
+static UNAVAILABLE_LOG: Throttle = Throttle::new(std::time::Duration::from_secs(1));
+
 impl Error {
     /// 503 or 500: the cause chain is logged here, once; the client gets an opaque body.
     fn server_error(&self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
         if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
-            log::warn!("answering 503: {}", Chain(self));
+            match UNAVAILABLE_LOG.admit() {
+                Some(0) => log::warn!("answering 503: {}", Chain(self)),
+                Some(held_back) => {
+                    log::warn!("answering 503: {} ({held_back} more since the last report)", Chain(self))
+                }
+                None => log::debug!("answering 503: {}", Chain(self)),
+            }
             response.insert_header((header::RETRY_AFTER, "1"));
             response.json(ErrorBody::new(ErrorCode::TemporarilyUnavailable, "the server is busy, retry shortly"))
         } else {

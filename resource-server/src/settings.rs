@@ -38,6 +38,7 @@ breaker_open_ms = 5000
 ttl_secs = 5
 negative_ttl_secs = 5
 stale_grace_secs = 60
+revalidate_wait_ms = 250
 max_entries = 100000
 "#;
 
@@ -96,6 +97,9 @@ pub struct CacheSettings {
     pub negative_ttl_secs: u64,
     /// How long a due entry may still be served while the auth server is unreachable (never past `exp`).
     pub stale_grace_secs: u64,
+    /// How long a request whose entry has fallen due waits for its renewal before the entry (within its
+    /// grace) answers it; the renewal goes on and serves the next request.
+    pub revalidate_wait_ms: u64,
     pub max_entries: u64,
 }
 

@@ -87,6 +87,10 @@ pub async fn json<T: DeserializeOwned>(req: &HttpRequest, payload: web::Payload)
         return Err(BodyError::UnsupportedMediaType(JSON));
     }
     let body = read(req, payload).await?;
+    // Every body is a JSON object: serde would also fill a struct from an array, by position.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(BodyError::Malformed("the JSON body must be an object".into()));
+    }
     serde_json::from_slice(&body).map_err(|e| BodyError::Malformed(format!("invalid JSON body: {e}")))
 }
 

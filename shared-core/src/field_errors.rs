@@ -48,6 +48,43 @@ impl FieldErrors {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_required_text_field_is_present_not_blank_and_free_of_controls() {
+        let mut errors = FieldErrors::new();
+        assert_eq!(required_text(Some("fine words"), "a", &mut errors), Some("fine words"));
+        for (value, message) in [
+            (None, messages::REQUIRED),
+            (Some(""), messages::BLANK),
+            (Some("a\0b"), messages::NULL_CHARACTER),
+            (Some("tab\there"), messages::CONTROL_CHARACTER),
+        ] {
+            let mut errors = FieldErrors::new();
+            assert_eq!(required_text(value, "f", &mut errors), None);
+            assert_eq!(errors.messages("f"), [message]);
+        }
+        assert!(errors.is_empty());
+    }
+}
+
+/// A required text field of an account body: present, not blank, without NUL (DRF's own rule) or any other
+/// control character (an OAuth form parameter cannot carry one, so a password holding one could never be
+/// used to sign in). `None`, with the field's message recorded, when it is not.
+pub fn required_text<'a>(value: Option<&'a str>, field: &str, errors: &mut FieldErrors) -> Option<&'a str> {
+    let message = match value {
+        None => messages::REQUIRED,
+        Some("") => messages::BLANK,
+        Some(text) if text.contains('\0') => messages::NULL_CHARACTER,
+        Some(text) if text.chars().any(char::is_control) => messages::CONTROL_CHARACTER,
+        Some(text) => return Some(text),
+    };
+    errors.add(field, message);
+    None
+}
+
 /// DRF's messages, shared so both servers say the same thing.
 pub mod messages {
     pub const REQUIRED: &str = "This field is required.";
@@ -58,3 +95,19 @@ pub mod messages {
     /// This project's: no field takes other control characters (a description may hold line breaks and tabs).
     pub const CONTROL_CHARACTER: &str = "Control characters are not allowed.";
 }
+
+/// The two shapes a 400 can take on the account and item endpoints, for the OpenAPI documents: DRF-shaped
+/// field errors, or `{"error": "invalid_request", ...}` when the body is not an object of the right JSON
+/// types at all.
+#[cfg(feature = "openapi")]
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum FieldErrorsOrError {
+    Fields(FieldErrors),
+    Error(crate::oauth::ErrorBody),
+}
+
+/// `{}`: what the password change answers, for the OpenAPI documents.
+#[cfg(feature = "openapi")]
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Empty {}

@@ -59,11 +59,11 @@ pub struct ItemInput {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code, reason = "describes the PATCH body in the OpenAPI document only")]
 pub struct ItemPatch {
-    #[schema(value_type = String, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$", max_length = 50, example = "Lamp")]
+    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$", max_length = 50, example = "Lamp")]
     name: Option<String>,
-    #[schema(value_type = String, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$", max_length = 250)]
+    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$", max_length = 250)]
     description: Option<String>,
-    #[schema(schema_with = price_schema)]
+    #[schema(schema_with = price_schema, required = false)]
     price: Option<String>,
 }
 

@@ -1,5 +1,6 @@
 //! Discovery and health.
 
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
@@ -40,13 +41,15 @@ pub async fn live() -> HttpResponse {
 
 /// `GET /health/ready`: the database answers too.
 #[utoipa::path(get, path = "/health/ready", tag = "meta",
-    responses((status = 200, description = "The database answers"), (status = 503, description = "The database does not answer")))]
+    responses((status = 200, description = "The database answers"), (status = 503, description = "The database does not answer (Retry-After)")))]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     match db::read(&state.pool, |c| Ok(shared_core::db::ping(c)?)).await {
         Ok(()) => Ok(HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"}))),
         Err(e) => {
             log::warn!("readiness check failed: {e}");
-            Ok(HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "database": "unreachable"})))
+            Ok(HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, "5"))
+                .json(json!({"status": "unavailable", "database": "unreachable"})))
         }
     }
 }

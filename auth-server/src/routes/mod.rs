@@ -39,9 +39,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(REVOKE_PATH, "POST").route(web::post().to(oauth::revoke)))
         .service(resource(SIGNUP_PATH, "POST").route(web::post().to(users::signup)))
         .service(resource(PASSWORD_PATH, "PUT").route(web::put().to(users::change_password)))
-        .service(resource(METADATA_PATH, "GET").route(web::get().to(meta::metadata)))
-        .service(resource("/health/live", "GET").route(web::get().to(meta::live)))
-        .service(resource("/health/ready", "GET").route(web::get().to(meta::ready)))
-        .service(resource("/openapi.json", "GET").route(web::get().to(shared_core::api_doc::openapi_json)))
+        .service(
+            resource(METADATA_PATH, "GET, HEAD")
+                .route(web::get().to(meta::metadata))
+                .route(web::head().to(meta::metadata)),
+        )
+        .service(
+            resource("/health/live", "GET, HEAD").route(web::get().to(meta::live)).route(web::head().to(meta::live)),
+        )
+        .service(
+            resource("/health/ready", "GET, HEAD").route(web::get().to(meta::ready)).route(web::head().to(meta::ready)),
+        )
+        .service(
+            resource("/openapi.json", "GET, HEAD")
+                .route(web::get().to(shared_core::api_doc::openapi_json))
+                .route(web::head().to(shared_core::api_doc::openapi_json)),
+        )
         .default_service(web::to(not_found));
 }

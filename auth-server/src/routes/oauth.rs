@@ -20,7 +20,12 @@ use crate::state::AppState;
     security(("client_basic" = []), ()),
     responses(
         (status = 200, description = "Tokens issued (Cache-Control: no-store)", body = shared_core::oauth::TokenResponse),
-        (status = 400, description = "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type or invalid_scope", body = shared_core::oauth::ErrorBody), (status = 401, description = "invalid_client (WWW-Authenticate: Basic)", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Not form-encoded", body = shared_core::oauth::ErrorBody), (status = 503, description = "Busy: retry after Retry-After", body = shared_core::oauth::ErrorBody)
+        (status = 400, description = "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type or invalid_scope", body = shared_core::oauth::ErrorBody),
+        (status = 401, description = "invalid_client (WWW-Authenticate: Basic)", body = shared_core::oauth::ErrorBody),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Not form-encoded", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let mut request: TokenRequest = body::form(&req, payload).await?;
@@ -37,10 +42,16 @@ pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<App
 /// credentials) or the bearer of a token holding the `introspection` scope.
 #[utoipa::path(post, path = "/o/introspect/", tag = "oauth",
     request_body(content = shared_core::oauth::TokenParameters, content_type = "application/x-www-form-urlencoded"),
-    security(("client_basic" = []), ("bearer" = [])),
+    security(("client_basic" = []), ("bearer" = []), ()),
     responses(
         (status = 200, description = "RFC 7662 answer; exactly {\"active\": false} for unknown, expired, revoked or refresh tokens", body = shared_core::oauth::IntrospectionResponse),
-        (status = 400, description = "invalid_request: no token", body = shared_core::oauth::ErrorBody), (status = 401, description = "No or wrong credentials", body = shared_core::oauth::ErrorBody), (status = 403, description = "The caller may not introspect", body = shared_core::oauth::ErrorBody), (status = 405, description = "Only POST", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Not form-encoded", body = shared_core::oauth::ErrorBody), (status = 503, description = "Busy: retry after Retry-After", body = shared_core::oauth::ErrorBody)
+        (status = 400, description = "invalid_request: no token, a repeated parameter, a control character", body = shared_core::oauth::ErrorBody),
+        (status = 401, description = "No or wrong credentials", body = shared_core::oauth::ErrorBody),
+        (status = 403, description = "The caller may not introspect", body = shared_core::oauth::ErrorBody),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Not form-encoded", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn introspect(
     req: HttpRequest,
@@ -75,7 +86,12 @@ pub async fn introspect(
     security(("client_basic" = []), ()),
     responses(
         (status = 200, description = "Revoked, or unknown, or not this client's token (indistinguishable)"),
-        (status = 400, description = "invalid_request: no token", body = shared_core::oauth::ErrorBody), (status = 401, description = "invalid_client", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Not form-encoded", body = shared_core::oauth::ErrorBody), (status = 503, description = "Busy: retry after Retry-After", body = shared_core::oauth::ErrorBody)
+        (status = 400, description = "invalid_request: no token, a repeated parameter, a control character", body = shared_core::oauth::ErrorBody),
+        (status = 401, description = "invalid_client", body = shared_core::oauth::ErrorBody),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Not form-encoded", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn revoke(
     req: HttpRequest,

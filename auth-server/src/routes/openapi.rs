@@ -27,7 +27,8 @@ impl Modify for SecuritySchemes {
         shared_core::oauth::TokenRequest, shared_core::oauth::TokenParameters,
         shared_core::oauth::TokenResponse, shared_core::oauth::IntrospectionResponse, shared_core::oauth::ErrorBody,
         shared_core::account::SignupRequest, shared_core::account::SignupResponse,
-        shared_core::account::PasswordChangeRequest, shared_core::FieldErrors,
+        shared_core::account::PasswordChangeRequest, shared_core::FieldErrors, shared_core::field_errors::FieldErrorsOrError,
+        shared_core::field_errors::Empty,
     )),
     modifiers(&SecuritySchemes),
 )]

@@ -13,11 +13,16 @@ use crate::state::AppState;
 
 /// `POST /users/signup/` (JSON or form): 201 `{"email": ...}`, or 400 with DRF field errors.
 #[utoipa::path(post, path = "/users/signup/", tag = "accounts",
-    request_body(content = shared_core::account::SignupRequest, content_type = "application/json", description = "JSON or form-encoded"),
+    request_body(description = "JSON or form-encoded", content(
+        (shared_core::account::SignupRequest = "application/json"),
+        (shared_core::account::SignupRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 201, description = "Created", body = shared_core::account::SignupResponse),
-        (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors),
-        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "Busy", body = shared_core::oauth::ErrorBody)
+        (status = 400, description = "Field errors (DRF shape), or invalid_request for a body that is not an object of strings", body = shared_core::field_errors::FieldErrorsOrError),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn signup(
     req: HttpRequest,
@@ -31,12 +36,19 @@ pub async fn signup(
 
 /// `PUT /users/password/` with `Authorization: Bearer <user token>`: 200 `{}`.
 #[utoipa::path(put, path = "/users/password/", tag = "accounts",
-    request_body(content = shared_core::account::PasswordChangeRequest, content_type = "application/json", description = "JSON or form-encoded"),
+    request_body(description = "JSON or form-encoded", content(
+        (shared_core::account::PasswordChangeRequest = "application/json"),
+        (shared_core::account::PasswordChangeRequest = "application/x-www-form-urlencoded"))),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Changed; every other session of the user is revoked (body: {})"),
-        (status = 400, description = "Field errors (DRF shape), e.g. {\"old_password\": [\"Wrong password.\"]}", body = shared_core::FieldErrors),
-        (status = 401, description = "No or invalid bearer token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "The token carries no user", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody)
+        (status = 200, description = "Changed; every other session of the user is revoked", body = shared_core::field_errors::Empty),
+        (status = 400, description = "Field errors (DRF shape), e.g. {\"old_password\": [\"Wrong password.\"]}, or invalid_request for a body that is not an object of strings", body = shared_core::field_errors::FieldErrorsOrError),
+        (status = 401, description = "No or invalid bearer token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody),
+        (status = 403, description = "The token carries no user", body = shared_core::oauth::ErrorBody),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn change_password(
     req: HttpRequest,

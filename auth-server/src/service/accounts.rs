@@ -1,7 +1,7 @@
 //! The tutorial's account endpoints: signup and password change.
 
 use shared_core::account::{PasswordChangeRequest, SignupRequest, SignupResponse};
-use shared_core::field_errors::messages;
+use shared_core::field_errors::required_text;
 use shared_core::{token_digest, FieldErrors};
 
 use crate::db::{self, tokens, users};
@@ -15,21 +15,7 @@ pub const WRONG_PASSWORD: &str = "Wrong password.";
 
 /// Reads a required text field, recording DRF's message when it is missing or blank.
 fn field<'a>(value: &'a Option<String>, name: &str, errors: &mut FieldErrors) -> &'a str {
-    match value.as_deref() {
-        None => {
-            errors.add(name, messages::REQUIRED);
-            ""
-        }
-        Some("") => {
-            errors.add(name, messages::BLANK);
-            ""
-        }
-        Some(v) if v.contains('\0') => {
-            errors.add(name, messages::NULL_CHARACTER);
-            ""
-        }
-        Some(v) => v,
-    }
+    required_text(value.as_deref(), name, errors).unwrap_or("")
 }
 
 /// Creates a user at time `now`; answers the tutorial's `{"email": ...}`.

@@ -55,14 +55,23 @@ shared_core::on_both_backends! {
         assert_eq!(errors["password"], json!(["Null characters are not allowed."]));
     }
 
+    async fn a_json_body_must_be_an_object_and_head_answers_like_get(backend) {
+        let app = spawn_app(backend).await;
+        let positional = app.http.post(app.url("/users/signup/")).json(&json!(["a@example.com", PASSWORD, PASSWORD])).send().await.unwrap();
+        assert_oauth_error(positional, 400, "invalid_request").await;
+        let head = app.http.head(app.url("/health/live")).send().await.unwrap();
+        assert_eq!(head.status(), 200);
+        assert!(head.bytes().await.unwrap().is_empty());
+    }
+
     async fn every_405_names_the_methods_the_resource_allows(backend) {
         let app = spawn_app(backend).await;
         for (method, path, allow) in [
             (reqwest::Method::GET, "/o/token/", "POST"),
             (reqwest::Method::DELETE, "/o/introspect", "POST"),
             (reqwest::Method::POST, "/users/password/", "PUT"),
-            (reqwest::Method::POST, "/.well-known/oauth-authorization-server", "GET"),
-            (reqwest::Method::PUT, "/health/live", "GET"),
+            (reqwest::Method::POST, "/.well-known/oauth-authorization-server", "GET, HEAD"),
+            (reqwest::Method::PUT, "/health/live", "GET, HEAD"),
         ] {
             let response = app.http.request(method.clone(), app.url(path)).send().await.unwrap();
             assert_eq!(response.headers().get("allow").map(|v| v.to_str().unwrap()), Some(allow), "{method} {path}");

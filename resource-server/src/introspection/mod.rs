@@ -8,8 +8,9 @@
 //! One introspection per token at a time (a "flight"): concurrent callers for the same token share its
 //! answer. A due active entry is served as it is, at once, while another caller's flight for it is out or
 //! while the circuit breaker says the auth server is failing; it stays servable for `stale_grace` past
-//! its TTL (never past `exp`). Nobody waits in line behind another caller's introspection, and no request
-//! waits more than one introspection timeout. At most `max_concurrent` flights run at once; beyond that,
+//! its TTL (never past `exp`). The caller whose request renews a due entry waits for the renewal at most
+//! `revalidate_wait`, then is answered from the entry while the renewal goes on. Nobody waits in line
+//! behind another caller's introspection, and no request waits more than one introspection timeout. At most `max_concurrent` flights run at once; beyond that,
 //! and while the circuit is open, a token without a usable entry gets 503 at once.
 
 mod breaker;
@@ -23,7 +24,7 @@ use shared_core::clock;
 use shared_core::db::DbPool;
 use shared_core::digest::token_digest_bytes;
 use shared_core::oauth::IntrospectionResponse;
-use shared_core::report::Chain;
+use shared_core::report::{Chain, Throttle};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use self::breaker::{BreakerState, CircuitBreaker};
@@ -85,6 +86,9 @@ impl moka::Expiry<[u8; 32], Arc<Entry>> for ExpireAtStaleEnd {
     }
 }
 
+/// Failed introspections come in bursts when the auth server goes down: one line a second says so.
+static FAILURE_LOG: Throttle = Throttle::new(Duration::from_secs(1));
+
 /// One introspection, shared by every caller that asks about the same token meanwhile.
 type Flight = Shared<BoxFuture<'static, Result<Arc<Entry>, Arc<Error>>>>;
 
@@ -101,6 +105,8 @@ struct Inner {
     flights: Mutex<HashMap<[u8; 32], Flight>>,
     /// One permit per introspection call allowed out at once.
     slots: Arc<Semaphore>,
+    /// How long a request whose entry has fallen due waits for its renewal before the entry answers.
+    revalidate_wait: Duration,
 }
 
 impl TokenValidator {
@@ -109,6 +115,7 @@ impl TokenValidator {
             moka::future::Cache::builder().max_capacity(settings.max_entries).expire_after(ExpireAtStaleEnd).build();
         let breaker =
             CircuitBreaker::new(auth_settings.breaker_failures, Duration::from_millis(auth_settings.breaker_open_ms));
+        let revalidate_wait = Duration::from_millis(settings.revalidate_wait_ms);
         let inner = Inner {
             cache,
             settings,
@@ -117,6 +124,7 @@ impl TokenValidator {
             breaker,
             flights: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(auth_settings.max_concurrent_introspections.max(1))),
+            revalidate_wait,
         };
         Self { inner: Arc::new(inner) }
     }
@@ -148,7 +156,16 @@ impl TokenValidator {
                 }
             }
         };
-        match flight.await {
+        let answer = match &stale {
+            // A due entry is worth waiting for only so long: past that, it answers, and the introspection
+            // goes on in its task to renew the entry for the next request.
+            Some(stale) => match tokio::time::timeout(self.inner.revalidate_wait, flight).await {
+                Ok(answer) => answer,
+                Err(_) => return Ok(stale.validation.clone()),
+            },
+            None => flight.await,
+        };
+        match answer {
             Ok(entry) => Ok(entry.validation.clone()),
             // Stale-if-error: the auth server failed to answer, the entry is still within its grace.
             Err(error) if matches!(*error, Error::AuthServer(_)) => match stale {
@@ -241,7 +258,13 @@ impl Inner {
                 self.cache.insert(key, entry.clone()).await;
             }
             Err(Error::AuthServer(reason)) => {
-                log::warn!("introspection failed: {}", Chain(reason));
+                match FAILURE_LOG.admit() {
+                    Some(0) => log::warn!("introspection failed: {}", Chain(reason)),
+                    Some(held_back) => {
+                        log::warn!("introspection failed: {} ({held_back} more since the last report)", Chain(reason))
+                    }
+                    None => log::debug!("introspection failed: {}", Chain(reason)),
+                }
                 self.breaker.record_failure(now + started.elapsed());
             }
             Err(_) => {}

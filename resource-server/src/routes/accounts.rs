@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use shared_core::account::{LoginRequest, PasswordChangeRequest, RefreshRequest, SignupRequest};
 use shared_core::body;
-use shared_core::field_errors::messages;
+use shared_core::field_errors::required_text;
 use shared_core::oauth::TokenRequest;
 use shared_core::FieldErrors;
 
@@ -24,19 +24,13 @@ fn pass_through(upstream: Upstream) -> HttpResponse {
     response.body(upstream.body)
 }
 
-/// Each named field must be present and non-blank, reported DRF-style otherwise.
+/// Each named field must be present, non-blank and free of control characters, reported DRF-style
+/// otherwise (rather than as the auth server's complaint about a form the client never sent).
 fn require<const N: usize>(fields: [(&str, Option<String>); N]) -> Result<[String; N], Error> {
     let mut errors = FieldErrors::new();
-    let values = fields.map(|(name, value)| match value.as_deref() {
-        None => {
-            errors.add(name, messages::REQUIRED);
-            String::new()
-        }
-        Some("") => {
-            errors.add(name, messages::BLANK);
-            String::new()
-        }
+    let values = fields.map(|(name, value)| match required_text(value.as_deref(), name, &mut errors) {
         Some(_) => value.unwrap_or_default(),
+        None => String::new(),
     });
     errors.into_result()?;
     Ok(values)
@@ -44,8 +38,17 @@ fn require<const N: usize>(fields: [(&str, Option<String>); N]) -> Result<[Strin
 
 /// `POST /users/signup/` → auth `POST /users/signup/`.
 #[utoipa::path(post, path = "/users/signup/", tag = "accounts",
-    request_body(content = shared_core::account::SignupRequest, content_type = "application/json", description = "JSON or form-encoded"),
-    responses((status = 201, description = "The auth server's answer, passed through", body = shared_core::account::SignupResponse), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
+    request_body(description = "JSON or form-encoded", content(
+        (shared_core::account::SignupRequest = "application/json"),
+        (shared_core::account::SignupRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 201, description = "The auth server's answer, passed through", body = shared_core::account::SignupResponse),
+        (status = 400, description = "Field errors (DRF shape), or invalid_request for a body that is not an object of strings", body = shared_core::field_errors::FieldErrorsOrError),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
+    ))]
 pub async fn signup(
     req: HttpRequest,
     payload: web::Payload,
@@ -58,8 +61,17 @@ pub async fn signup(
 
 /// `POST /users/token/` `{email, password}` → the password grant with this server's client credentials.
 #[utoipa::path(post, path = "/users/token/", tag = "accounts",
-    request_body(content = shared_core::account::LoginRequest, content_type = "application/json", description = "JSON or form-encoded"),
-    responses((status = 200, description = "The password grant's answer", body = shared_core::oauth::TokenResponse), (status = 400, description = "Missing fields (DRF shape) or the auth server's invalid_grant", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
+    request_body(description = "JSON or form-encoded", content(
+        (shared_core::account::LoginRequest = "application/json"),
+        (shared_core::account::LoginRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The password grant's answer", body = shared_core::oauth::TokenResponse),
+        (status = 400, description = "Missing or bad fields (DRF shape), or the auth server's invalid_grant", body = shared_core::field_errors::FieldErrorsOrError),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
+    ))]
 pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let request: LoginRequest = body::json_or_form(&req, payload).await?;
     let [username, password] = require([("email", request.email), ("password", request.password)])?;
@@ -74,8 +86,17 @@ pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<App
 
 /// `POST /users/token/refresh/` `{refresh}` → the refresh_token grant.
 #[utoipa::path(post, path = "/users/token/refresh/", tag = "accounts",
-    request_body(content = shared_core::account::RefreshRequest, content_type = "application/json", description = "JSON or form-encoded"),
-    responses((status = 200, description = "The refresh_token grant's answer (a new refresh token)", body = shared_core::oauth::TokenResponse), (status = 400, description = "Missing field or invalid_grant", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
+    request_body(description = "JSON or form-encoded", content(
+        (shared_core::account::RefreshRequest = "application/json"),
+        (shared_core::account::RefreshRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The refresh_token grant's answer (a new refresh token)", body = shared_core::oauth::TokenResponse),
+        (status = 400, description = "A missing or bad field (DRF shape), or the auth server's invalid_grant", body = shared_core::field_errors::FieldErrorsOrError),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
+    ))]
 pub async fn refresh(
     req: HttpRequest,
     payload: web::Payload,
@@ -93,8 +114,19 @@ pub async fn refresh(
 
 /// `PUT /users/password/` → auth `PUT /users/password/` with the caller's `Authorization` header.
 #[utoipa::path(put, path = "/users/password/", tag = "accounts", security(("bearer" = [])),
-    request_body(content = shared_core::account::PasswordChangeRequest, content_type = "application/json", description = "JSON or form-encoded"),
-    responses((status = 200, description = "Changed (body: {})"), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 401, description = "No or invalid bearer token", body = shared_core::oauth::ErrorBody), (status = 403, description = "The token carries no user", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
+    request_body(description = "JSON or form-encoded", content(
+        (shared_core::account::PasswordChangeRequest = "application/json"),
+        (shared_core::account::PasswordChangeRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Changed; every other session of the user is revoked", body = shared_core::field_errors::Empty),
+        (status = 400, description = "Field errors (DRF shape), or invalid_request for a body that is not an object of strings", body = shared_core::field_errors::FieldErrorsOrError),
+        (status = 401, description = "No or invalid bearer token", body = shared_core::oauth::ErrorBody),
+        (status = 403, description = "The token carries no user", body = shared_core::oauth::ErrorBody),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
+    ))]
 pub async fn change_password(
     req: HttpRequest,
     payload: web::Payload,

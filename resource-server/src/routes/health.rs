@@ -1,5 +1,6 @@
 //! Health probes.
 
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
@@ -14,7 +15,7 @@ pub async fn live() -> HttpResponse {
 
 /// `GET /health/ready`: the database and the auth server answer too.
 #[utoipa::path(get, path = "/health/ready", tag = "meta",
-    responses((status = 200, description = "Database and auth server answer"), (status = 503, description = "One of them does not")))]
+    responses((status = 200, description = "Database and auth server answer; the introspection circuit's state"), (status = 503, description = "One of them does not (Retry-After)")))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let database = db::read(&state.pool, |c| Ok(shared_core::db::ping(c)?)).await.is_ok();
     let auth_server = state.auth.is_live().await;
@@ -29,6 +30,6 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     if database && auth_server {
         HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
+        HttpResponse::ServiceUnavailable().insert_header((header::RETRY_AFTER, "5")).json(body)
     }
 }

@@ -29,8 +29,12 @@ fn paging(query: &PageQuery) -> Result<(i64, i64), FieldErrors> {
         None | Some("") => default,
         Some(text) => match text.parse::<i64>() {
             Ok(n) if n >= min => n,
-            _ => {
-                errors.add(field, format!("Ensure this value is an integer greater than or equal to {min}."));
+            Ok(_) => {
+                errors.add(field, format!("Ensure this value is greater than or equal to {min}."));
+                default
+            }
+            Err(_) => {
+                errors.add(field, "A valid integer is required.");
                 default
             }
         },
@@ -48,8 +52,17 @@ fn item_id(raw: &str) -> Result<i64, Error> {
 
 /// `GET /items/`: a page of items in id order, with `X-Total-Count` and an RFC 8288 `Link: rel="next"`.
 #[utoipa::path(get, path = "/items/", tag = "items", security(("bearer" = ["read"])),
-    params(("limit" = Option<i64>, Query, description = "1-1000, default 100"), ("offset" = Option<i64>, Query, description = ">= 0")),
-    responses((status = 200, description = "A page in id order; X-Total-Count; Link rel=next while more follow", body = Vec<shared_core::items::Item>), (status = 400, description = "Bad limit or offset", body = shared_core::oauth::ErrorBody), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, description = "Items per page: default 100; above 1000 means 1000"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Items to skip"),
+    ),
+    responses(
+        (status = 200, description = "A page in id order; X-Total-Count; Link rel=next while more follow", body = Vec<shared_core::items::Item>),
+        (status = 400, description = "A bad limit or offset (DRF shape)", body = shared_core::FieldErrors),
+        (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody),
+        (status = 403, description = "insufficient_scope, a token without a user, or access_denied for another user's item", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
+    ))]
 pub async fn list(
     req: HttpRequest,
     auth: Authenticated,
@@ -77,8 +90,19 @@ pub async fn list(
 
 /// `POST /items/`: 201 with the item, owned by the token's user.
 #[utoipa::path(post, path = "/items/", tag = "items", security(("bearer" = ["write"])),
-    request_body(content = shared_core::items::ItemInput, content_type = "application/json", description = "JSON or form-encoded"),
-    responses((status = 201, description = "Created, owned by the token's user", body = shared_core::items::Item), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
+    request_body(description = "JSON or form-encoded", content(
+        (shared_core::items::ItemInput = "application/json"),
+        (shared_core::items::ItemInput = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 201, description = "Created, owned by the token's user", body = shared_core::items::Item),
+        (status = 400, description = "Field errors (DRF shape), or invalid_request for a body that is not a JSON object", body = shared_core::field_errors::FieldErrorsOrError),
+        (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody),
+        (status = 403, description = "insufficient_scope, a token without a user, or access_denied for another user's item", body = shared_core::oauth::ErrorBody),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
+    ))]
 pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
@@ -92,8 +116,14 @@ pub async fn create(
 }
 
 /// `GET /items/<id>/`.
-#[utoipa::path(get, path = "/items/{id}/", tag = "items", security(("bearer" = ["read"])), params(("id" = i64, Path, description = "Item id; anything but a positive integer is 404")),
-    responses((status = 200, description = "The item", body = shared_core::items::Item), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
+#[utoipa::path(get, path = "/items/{id}/", tag = "items", security(("bearer" = ["read"])), params(("id" = i64, Path, minimum = 1, description = "Item id; anything but a positive integer is 404")),
+    responses(
+        (status = 200, description = "The item", body = shared_core::items::Item),
+        (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody),
+        (status = 403, description = "insufficient_scope, a token without a user, or access_denied for another user's item", body = shared_core::oauth::ErrorBody),
+        (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
+    ))]
 pub async fn retrieve(
     auth: Authenticated,
     id: web::Path<String>,
@@ -120,9 +150,21 @@ async fn update(
 }
 
 /// `PUT /items/<id>/`: a full update, by the owner only.
-#[utoipa::path(put, path = "/items/{id}/", tag = "items", security(("bearer" = ["write"])), params(("id" = i64, Path, description = "Item id; anything but a positive integer is 404")),
-    request_body(content = shared_core::items::ItemInput, content_type = "application/json", description = "Every field; JSON or form-encoded"),
-    responses((status = 200, description = "Updated", body = shared_core::items::Item), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
+#[utoipa::path(put, path = "/items/{id}/", tag = "items", security(("bearer" = ["write"])), params(("id" = i64, Path, minimum = 1, description = "Item id; anything but a positive integer is 404")),
+    request_body(description = "A full update, by the owner only; JSON or form-encoded", content(
+        (shared_core::items::ItemInput = "application/json"),
+        (shared_core::items::ItemInput = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Updated", body = shared_core::items::Item),
+        (status = 400, description = "Field errors (DRF shape), or invalid_request for a body that is not a JSON object", body = shared_core::field_errors::FieldErrorsOrError),
+        (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody),
+        (status = 403, description = "insufficient_scope, a token without a user, or access_denied for another user's item", body = shared_core::oauth::ErrorBody),
+        (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
+    ))]
 pub async fn replace(
     req: HttpRequest,
     payload: web::Payload,
@@ -134,9 +176,21 @@ pub async fn replace(
 }
 
 /// `PATCH /items/<id>/`: a partial update, by the owner only.
-#[utoipa::path(patch, path = "/items/{id}/", tag = "items", security(("bearer" = ["write"])), params(("id" = i64, Path, description = "Item id; anything but a positive integer is 404")),
-    request_body(content = shared_core::items::ItemPatch, content_type = "application/json", description = "Any subset of the fields"),
-    responses((status = 200, description = "Updated", body = shared_core::items::Item), (status = 400, description = "Field errors (DRF shape)", body = shared_core::FieldErrors), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody), (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody), (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
+#[utoipa::path(patch, path = "/items/{id}/", tag = "items", security(("bearer" = ["write"])), params(("id" = i64, Path, minimum = 1, description = "Item id; anything but a positive integer is 404")),
+    request_body(description = "A partial update, by the owner only; JSON or form-encoded", content(
+        (shared_core::items::ItemPatch = "application/json"),
+        (shared_core::items::ItemPatch = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Updated", body = shared_core::items::Item),
+        (status = 400, description = "Field errors (DRF shape), or invalid_request for a body that is not a JSON object", body = shared_core::field_errors::FieldErrorsOrError),
+        (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody),
+        (status = 403, description = "insufficient_scope, a token without a user, or access_denied for another user's item", body = shared_core::oauth::ErrorBody),
+        (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody),
+        (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
+    ))]
 pub async fn patch(
     req: HttpRequest,
     payload: web::Payload,
@@ -148,8 +202,14 @@ pub async fn patch(
 }
 
 /// `DELETE /items/<id>/`: 204, by the owner only.
-#[utoipa::path(delete, path = "/items/{id}/", tag = "items", security(("bearer" = ["write"])), params(("id" = i64, Path, description = "Item id; anything but a positive integer is 404")),
-    responses((status = 204, description = "Deleted"), (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody), (status = 403, description = "insufficient_scope, or a token without a user", body = shared_core::oauth::ErrorBody), (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody), (status = 503, description = "The auth server is unreachable (Retry-After)", body = shared_core::oauth::ErrorBody)))]
+#[utoipa::path(delete, path = "/items/{id}/", tag = "items", security(("bearer" = ["write"])), params(("id" = i64, Path, minimum = 1, description = "Item id; anything but a positive integer is 404")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No or invalid token (WWW-Authenticate: Bearer)", body = shared_core::oauth::ErrorBody),
+        (status = 403, description = "insufficient_scope, a token without a user, or access_denied for another user's item", body = shared_core::oauth::ErrorBody),
+        (status = 404, description = "No such item", body = shared_core::oauth::ErrorBody),
+        (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
+    ))]
 pub async fn destroy(
     auth: Authenticated,
     id: web::Path<String>,

@@ -32,17 +32,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/users/token/refresh/", "POST").route(web::post().to(accounts::refresh)))
         .service(resource("/users/password/", "PUT").route(web::put().to(accounts::change_password)))
         .service(
-            resource("/items/", "GET, POST").route(web::get().to(items::list)).route(web::post().to(items::create)),
+            resource("/items/", "GET, HEAD, POST")
+                .route(web::get().to(items::list))
+                .route(web::head().to(items::list))
+                .route(web::post().to(items::create)),
         )
         .service(
-            resource("/items/{id}/", "GET, PUT, PATCH, DELETE")
+            resource("/items/{id}/", "GET, HEAD, PUT, PATCH, DELETE")
                 .route(web::get().to(items::retrieve))
+                .route(web::head().to(items::retrieve))
                 .route(web::put().to(items::replace))
                 .route(web::patch().to(items::patch))
                 .route(web::delete().to(items::destroy)),
         )
-        .service(resource("/health/live", "GET").route(web::get().to(health::live)))
-        .service(resource("/health/ready", "GET").route(web::get().to(health::ready)))
-        .service(resource("/openapi.json", "GET").route(web::get().to(shared_core::api_doc::openapi_json)))
+        .service(
+            resource("/health/live", "GET, HEAD")
+                .route(web::get().to(health::live))
+                .route(web::head().to(health::live)),
+        )
+        .service(
+            resource("/health/ready", "GET, HEAD")
+                .route(web::get().to(health::ready))
+                .route(web::head().to(health::ready)),
+        )
+        .service(
+            resource("/openapi.json", "GET, HEAD")
+                .route(web::get().to(shared_core::api_doc::openapi_json))
+                .route(web::head().to(shared_core::api_doc::openapi_json)),
+        )
         .default_service(web::to(not_found));
 }

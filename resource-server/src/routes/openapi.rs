@@ -27,7 +27,8 @@ impl Modify for SecuritySchemes {
         shared_core::items::Item, shared_core::items::ItemOwner, shared_core::items::ItemInput, shared_core::items::ItemPatch,
         shared_core::account::SignupRequest, shared_core::account::SignupResponse, shared_core::account::LoginRequest,
         shared_core::account::RefreshRequest, shared_core::account::PasswordChangeRequest,
-        shared_core::oauth::TokenResponse, shared_core::oauth::ErrorBody, shared_core::FieldErrors,
+        shared_core::oauth::TokenResponse, shared_core::oauth::ErrorBody, shared_core::FieldErrors, shared_core::field_errors::FieldErrorsOrError,
+        shared_core::field_errors::Empty,
     )),
     modifiers(&SecuritySchemes),
 )]

@@ -25,7 +25,11 @@ fn is_active(validation: &Result<Validation, Error>) -> bool {
 
 shared_core::on_both_backends! {
     async fn a_due_entry_is_served_at_once_while_another_callers_introspection_hangs(backend) {
-        let system = spawn_system_with(backend, |s| s.auth.timeout_ms = 60_000).await;
+        let system = spawn_system_with(backend, |s| {
+            s.auth.timeout_ms = 60_000;
+            s.cache.revalidate_wait_ms = 60_000; // the first caller keeps waiting, so the others can be seen not to
+        })
+        .await;
         let token = system.user_token("hang@example.com").await;
         let tokens = &system.rs_app_state.tokens;
         let t0 = Instant::now();
@@ -51,6 +55,23 @@ shared_core::on_both_backends! {
         system.proxy.pass();
         first.await.unwrap().unwrap();
         assert_eq!(tokens.introspections_in_flight(), 0);
+    }
+
+    async fn the_caller_renewing_a_due_entry_waits_no_longer_than_revalidate_wait(backend) {
+        let system = spawn_system_with(backend, |s| {
+            s.auth.timeout_ms = 60_000;
+            s.cache.revalidate_wait_ms = 100;
+        })
+        .await;
+        let token = system.user_token("patience@example.com").await;
+        let tokens = &system.rs_app_state.tokens;
+        let t0 = Instant::now();
+        assert!(is_active(&tokens.validate(&token, t0).await));
+        system.proxy.hang();
+        let due = t0 + Duration::from_secs(6);
+        assert!(is_active(&without_waiting(tokens.validate(&token, due)).await), "answered from the due entry");
+        assert_eq!(tokens.introspections_in_flight(), 1, "while its renewal is still out");
+        system.proxy.pass();
     }
 
     async fn an_open_circuit_refuses_unseen_tokens_at_once_serves_cached_ones_and_closes_after_a_probe(backend) {
@@ -113,11 +134,21 @@ shared_core::on_both_backends! {
         assert_eq!(lines.status(), 201);
     }
 
+    async fn a_json_body_must_be_an_object_and_login_fields_refuse_control_characters(backend) {
+        let system = spawn_system(backend).await;
+        let token = system.user_token("shapes@example.com").await;
+        let positional = system.send(Method::POST, "/items/", &token, json!(["Positional", "from an array", "1.50"])).await;
+        assert_error(positional, 400, "invalid_request").await;
+        let login = system.http.post(system.url("/users/token/")).json(&json!({"email": "shapes@example.com", "password": "tab\there"})).send().await.unwrap();
+        assert_eq!(login.status(), 400);
+        assert_eq!(login.json::<Value>().await.unwrap(), json!({"password": ["Control characters are not allowed."]}));
+    }
+
     async fn every_405_names_the_methods_the_resource_allows(backend) {
         let system = spawn_system(backend).await;
         for (method, path, allow) in [
-            (Method::DELETE, "/items/", "GET, POST"),
-            (Method::POST, "/items/1/", "GET, PUT, PATCH, DELETE"),
+            (Method::DELETE, "/items/", "GET, HEAD, POST"),
+            (Method::POST, "/items/1/", "GET, HEAD, PUT, PATCH, DELETE"),
             (Method::GET, "/users/token/", "POST"),
             (Method::GET, "/users/password", "PUT"),
         ] {

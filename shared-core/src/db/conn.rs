@@ -76,7 +76,7 @@ impl diesel::r2d2::ManageConnection for ConnectionManager {
                 Ok(PoolEntry::new(conn, &self.health))
             }
             Err(error) => {
-                self.health.record_connect_failure();
+                self.health.record_connect_failure(&error);
                 Err(error)
             }
         }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use diesel::r2d2::R2D2Connection;
 
 use super::conn::DbConn;
+use crate::report::Chain;
 
 /// How long after a failed connection attempt callers are refused at once, before one may try again.
 const CONNECT_BACKOFF: Duration = Duration::from_secs(1);
@@ -41,13 +42,19 @@ impl Health {
         self.losses.load(Ordering::Relaxed)
     }
 
-    pub(super) fn record_connect_failure(&self) {
-        let now = self.started.elapsed().as_millis().max(1);
-        self.last_connect_failure_ms.store(u64::try_from(now).unwrap_or(u64::MAX), Ordering::Relaxed);
+    /// A connection attempt failed; the first failure after a success is logged, the rest are not (the
+    /// pool retries every quarter of a second while the database is down).
+    pub(super) fn record_connect_failure(&self, error: &(dyn std::error::Error + 'static)) {
+        let now = u64::try_from(self.started.elapsed().as_millis().max(1)).unwrap_or(u64::MAX);
+        if self.last_connect_failure_ms.swap(now, Ordering::Relaxed) == 0 {
+            log::warn!("cannot connect to the database ({}); requests get 503 until it answers", Chain(error));
+        }
     }
 
     pub(super) fn record_connect_success(&self) {
-        self.last_connect_failure_ms.store(0, Ordering::Relaxed);
+        if self.last_connect_failure_ms.swap(0, Ordering::Relaxed) != 0 {
+            log::warn!("connected to the database again");
+        }
     }
 
     /// Did connecting fail so recently that trying again now is pointless?

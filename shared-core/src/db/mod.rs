@@ -99,10 +99,16 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<DbPool, DbError> {
     };
     let pool = Pool::builder()
         .max_size(if settings.pool_size == 0 { auto_pool_size() } else { settings.pool_size })
-        // A checkout must not cost a round trip on the hot path; broken connections are still detected.
+        // A checkout must not cost a round trip on the hot path; suspect connections are checked instead.
         .test_on_check_out(false)
-        .connection_timeout(acquire_timeout)
-        .build(manager)?;
+        // Every wait for a connection is bounded by the caller (acquire_timeout_ms); this bounds only the
+        // pool's retries while the database is down, which wait up to half of it: a quarter of a second,
+        // so that the pool reconnects that soon after the database is back.
+        .connection_timeout(Duration::from_millis(500))
+        // Connection failures are logged once per outage (Health), not once per retry.
+        .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
+        // The first use waits for a connection (bounded by acquire_timeout_ms) rather than this build.
+        .build_unchecked(manager);
     let pool = DbPool::new(pool, url, health, writer, acquire_timeout);
     log::info!("database pool: {} connections", pool.size());
     Ok(pool)

@@ -14,36 +14,28 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// `POST /o/token/` (RFC 6749 §4.3 password, §4.4 client_credentials, §6 refresh_token). Which parameters are
 /// required depends on `grant_type`. Not `Debug` in clear: it may carry a password, a refresh token or a
-/// client secret.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// client secret. Its OpenAPI schema is written by hand ([`token_request_schema`]): one shape per grant.
 #[derive(Default, Clone, Deserialize, Serialize)]
 pub struct TokenRequest {
     /// `password`, `refresh_token` or `client_credentials`.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(required = true, nullable = false, example = "password"))]
     pub grant_type: Option<String>,
     /// password grant: the user's email.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub username: Option<String>,
     /// password grant.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(nullable = false, format = Password))]
     pub password: Option<String>,
     /// refresh_token grant.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub refresh_token: Option<String>,
     /// Space-separated scopes; without it, the configured defaults within what the client may have.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(nullable = false, example = "read write"))]
     pub scope: Option<String>,
     /// Client authentication in the body (RFC 6749 §2.3.1), instead of HTTP Basic.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub client_id: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(nullable = false, format = Password))]
     pub client_secret: Option<String>,
 }
 
@@ -67,18 +59,18 @@ impl fmt::Debug for TokenRequest {
 pub struct TokenParameters {
     /// The token asked about, or to revoke.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(required = true, nullable = false))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     pub token: Option<String>,
     /// `access_token` or `refresh_token`; a hint only.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     pub token_type_hint: Option<String>,
     /// Client authentication in the body, instead of HTTP Basic.
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     pub client_id: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(nullable = false, format = Password))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, format = Password, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     pub client_secret: Option<String>,
 }
 
@@ -92,6 +84,63 @@ impl fmt::Debug for TokenParameters {
             .finish()
     }
 }
+
+/// What every parameter may hold: no control character (and, where required, at least one character).
+#[cfg(feature = "openapi")]
+const NO_CONTROLS: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
+
+/// `POST /o/token/`'s body, one shape per grant type: `oneOf` keyed by `grant_type`. Every shape may carry
+/// `scope`, and `client_id` / `client_secret` for client authentication in the body.
+#[cfg(feature = "openapi")]
+fn token_request_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    let text = |description: &str| {
+        ObjectBuilder::new().schema_type(Type::String).pattern(Some(NO_CONTROLS)).description(Some(description))
+    };
+    let grant = |grant_type: &str, required: &[(&str, &str)]| {
+        let mut object = ObjectBuilder::new()
+            .property("grant_type", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([grant_type])))
+            .required("grant_type");
+        for (name, description) in required {
+            let field = text(description).min_length(Some(1));
+            let field = if *name == "password" {
+                field.format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+            } else {
+                field
+            };
+            object = object.property(*name, field).required(*name);
+        }
+        object
+            .property(
+                "scope",
+                text("Space-separated scopes; without it, the configured defaults within what the client may have"),
+            )
+            .property("client_id", text("Client authentication in the body (RFC 6749 §2.3.1), instead of HTTP Basic"))
+            .property(
+                "client_secret",
+                text("With client_id").format(Some(SchemaFormat::KnownFormat(KnownFormat::Password))),
+            )
+            .title(Some(grant_type))
+    };
+    OneOfBuilder::new()
+        .item(grant("password", &[("username", "The user's email"), ("password", "The user's password")]))
+        .item(grant("refresh_token", &[("refresh_token", "A live refresh token of this client")]))
+        .item(grant("client_credentials", &[]))
+        .description(Some(
+            "RFC 6749 §4.3 (password), §6 (refresh_token), §4.4 (client_credentials); unknown parameters are ignored",
+        ))
+        .into()
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for TokenRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        token_request_schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for TokenRequest {}
 
 fn redacted(value: &Option<String>) -> Option<&'static str> {
     value.as_ref().map(|_| "<redacted>")
