@@ -3,7 +3,6 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
 use shared_core::body;
 use shared_core::items::ItemInput;
 use shared_core::FieldErrors;
@@ -16,10 +15,26 @@ use crate::state::AppState;
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
 
-#[derive(Deserialize)]
+/// `?limit=` and `?offset=` as sent: the last of each when repeated, as Django's `QueryDict.get` takes it;
+/// other parameters are ignored.
+#[derive(Default)]
 pub struct PageQuery {
     limit: Option<String>,
     offset: Option<String>,
+}
+
+impl PageQuery {
+    fn from_query_string(query: &str) -> Self {
+        let mut page = Self::default();
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match name.as_ref() {
+                "limit" => page.limit = Some(value.into_owned()),
+                "offset" => page.offset = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        page
+    }
 }
 
 /// `?limit=` (1..=1000, default 100; larger values are capped) and `?offset=` (>= 0).
@@ -45,6 +60,21 @@ fn paging(query: &PageQuery) -> Result<(i64, i64), FieldErrors> {
     Ok((limit, offset))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_paging_parameter_counts_by_its_last_value_and_others_are_ignored() {
+        let page = PageQuery::from_query_string("limit=null&limit=5&offset=2&x=1");
+        assert_eq!(paging(&page).unwrap(), (5, 2));
+        assert_eq!(paging(&PageQuery::from_query_string("limit=5000")).unwrap(), (MAX_LIMIT, 0));
+        let errors = paging(&PageQuery::from_query_string("limit=0&offset=abc")).unwrap_err();
+        assert_eq!(errors.messages("limit"), ["Ensure this value is greater than or equal to 1."]);
+        assert_eq!(errors.messages("offset"), ["A valid integer is required."]);
+    }
+}
+
 /// An id that is not a positive 64-bit integer names no item: 404, like any unknown id.
 fn item_id(raw: &str) -> Result<i64, Error> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(Error::NotFound)
@@ -63,14 +93,9 @@ fn item_id(raw: &str) -> Result<i64, Error> {
         (status = 403, description = "insufficient_scope, a token without a user, or access_denied for another user's item", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
-pub async fn list(
-    req: HttpRequest,
-    auth: Authenticated,
-    query: web::Query<PageQuery>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+pub async fn list(req: HttpRequest, auth: Authenticated, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     auth.user_with_scope("read")?;
-    let (limit, offset) = paging(&query)?;
+    let (limit, offset) = paging(&PageQuery::from_query_string(req.query_string()))?;
     let page = service::list(&state, limit, offset).await?;
     let mut response = HttpResponse::Ok();
     response.insert_header(("X-Total-Count", page.total.to_string()));

@@ -113,7 +113,14 @@ fn token_request_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Sch
         object
             .property(
                 "scope",
-                text("Space-separated scopes; without it, the configured defaults within what the client may have"),
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    // RFC 6749 §3.3: scope-tokens of %x21 / %x23-5B / %x5D-7E, separated by spaces.
+                    .pattern(Some(r"^[ \x21\x23-\x5b\x5d-\x7e]*$"))
+                    .description(Some(
+                        "Space-separated scopes the client is registered for; without it, the configured defaults \
+                         within those (user tokens never get introspection)",
+                    )),
             )
             .property("client_id", text("Client authentication in the body (RFC 6749 §2.3.1), instead of HTTP Basic"))
             .property(
