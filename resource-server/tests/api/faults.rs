@@ -109,6 +109,28 @@ shared_core::on_both_backends! {
         assert_eq!(tokens.breaker_state(), BreakerState::Closed);
     }
 
+    async fn beyond_the_cap_on_introspections_in_flight_unseen_tokens_get_503_at_once(backend) {
+        let system = spawn_system_with(backend, |s| {
+            s.auth.timeout_ms = 60_000;
+            s.auth.max_concurrent_introspections = 1;
+        })
+        .await;
+        let tokens = &system.rs_app_state.tokens;
+        system.proxy.hang();
+        let now = Instant::now();
+        let first = tokio::spawn({
+            let state = system.rs_app_state.clone();
+            async move { state.tokens.validate("unseen-1", now).await.map(|_| ()) }
+        });
+        while tokens.introspections_in_flight() == 0 {
+            tokio::task::yield_now().await;
+        }
+        let refused = without_waiting(tokens.validate("unseen-2", now)).await;
+        assert!(matches!(refused, Err(Error::AuthServer(UpstreamError::Saturated))), "{refused:?}");
+        system.proxy.pass();
+        assert!(first.await.unwrap().is_ok(), "the first is answered (inactive) once the auth server answers");
+    }
+
     async fn an_oversized_or_malformed_bearer_token_is_refused_locally(backend) {
         let system = spawn_system(backend).await;
         let before = system.auth.introspections();
