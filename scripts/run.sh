@@ -37,6 +37,16 @@ export AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET=${AUTH_SERVER__CLIENTS__TUT
 export AUTH_SERVER__CLIENTS__TUTORIAL__NAME=${AUTH_SERVER__CLIENTS__TUTORIAL__NAME:-resource-server}
 export AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES=${AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES:-password,refresh_token,client_credentials}
 export AUTH_SERVER__CLIENTS__TUTORIAL__SCOPES=${AUTH_SERVER__CLIENTS__TUTORIAL__SCOPES:-read,write,introspection}
+# A browser sign-in client (authorization code + PKCE, OpenID Connect) for the walkthrough and Postman's
+# "Authorization Code (With PKCE)" helper, whose callback is https://oauth.pstmn.io/v1/callback.
+export AUTH_SERVER__CLIENTS__DEMO__CLIENT_ID=${AUTH_SERVER__CLIENTS__DEMO__CLIENT_ID:-demo-web}
+export AUTH_SERVER__CLIENTS__DEMO__CLIENT_SECRET=${AUTH_SERVER__CLIENTS__DEMO__CLIENT_SECRET:-demo-web-secret}
+export AUTH_SERVER__CLIENTS__DEMO__NAME=${AUTH_SERVER__CLIENTS__DEMO__NAME:-Demo web app}
+export AUTH_SERVER__CLIENTS__DEMO__GRANT_TYPES=${AUTH_SERVER__CLIENTS__DEMO__GRANT_TYPES:-authorization_code,refresh_token}
+export AUTH_SERVER__CLIENTS__DEMO__SCOPES=${AUTH_SERVER__CLIENTS__DEMO__SCOPES:-openid,email,profile,read,write}
+export AUTH_SERVER__CLIENTS__DEMO__REDIRECT_URIS=${AUTH_SERVER__CLIENTS__DEMO__REDIRECT_URIS:-http://127.0.0.1:8080/callback,https://oauth.pstmn.io/v1/callback}
+export AUTH_SERVER__CLIENTS__DEMO__POST_LOGOUT_REDIRECT_URIS=${AUTH_SERVER__CLIENTS__DEMO__POST_LOGOUT_REDIRECT_URIS:-http://127.0.0.1:8080/}
+export AUTH_SERVER__CLIENTS__DEMO__ALLOWED_ORIGINS=${AUTH_SERVER__CLIENTS__DEMO__ALLOWED_ORIGINS:-http://127.0.0.1:8080}
 
 # The resource server introspects tokens at the auth server above, as that same client.
 export RESOURCE_SERVER__HTTP__HOST=${RESOURCE_SERVER__HTTP__HOST:-127.0.0.1}

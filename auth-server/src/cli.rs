@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use shared_core::config_loader::split_list;
 
-use crate::service::admin::{self, ClientSpec};
+use crate::service::admin::{self, ClientChanges, ClientSpec};
+use crate::service::keys::{self, KeyState};
+use crate::service::registration::ClientProfile;
 use crate::settings::Settings;
 use crate::startup::{prepare_database, StartupError};
 
@@ -31,6 +33,18 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the OpenID Connect signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Show every key: the one that signs, those still published, the retired ones.
+    List,
+    /// Create a new key that signs from now on; the old one stays published until what it signed expires.
+    /// Running servers pick it up within 30 seconds.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,6 +53,8 @@ pub enum ClientCommand {
     Create(CreateClient),
     /// List clients (never their secrets).
     List,
+    /// Change a client's name, grants, scopes, redirect URIs, origins or consent; never its secret.
+    Update(UpdateClient),
     /// Delete a client and all its tokens.
     Delete { client_id: String },
     /// Replace a client's secret with a new random one; prints it once.
@@ -58,12 +74,50 @@ pub struct CreateClient {
     /// A public client: no secret (cannot use client_credentials).
     #[arg(long)]
     pub public: bool,
-    /// Comma-separated: password,refresh_token,client_credentials
+    /// Comma-separated: authorization_code,password,refresh_token,client_credentials
     #[arg(long, value_name = "LIST")]
     pub grant_types: String,
     /// Comma-separated, from the configured catalogue, e.g. read,write,introspection
     #[arg(long, value_name = "LIST", default_value = "")]
     pub scopes: String,
+    /// Comma-separated; exact strings (authorization_code). https, http on a loopback host, or a
+    /// private-use scheme (com.example.app:/callback).
+    #[arg(long, value_name = "URL[,URL]", default_value = "")]
+    pub redirect_uris: String,
+    /// Comma-separated; where /o/logout/ may send the user back.
+    #[arg(long, value_name = "URL[,URL]", default_value = "")]
+    pub post_logout_redirect_uris: String,
+    /// Comma-separated browser origins allowed to call the token, userinfo and discovery endpoints (CORS).
+    #[arg(long, value_name = "ORIGIN[,ORIGIN]", default_value = "")]
+    pub allowed_origins: String,
+    /// A first-party client: users are not asked for consent.
+    #[arg(long)]
+    pub skip_consent: bool,
+    /// A confidential client that may use the code flow without PKCE (RFC 9700 §2.1.1 discourages it).
+    #[arg(long, conflicts_with = "public")]
+    pub allow_no_pkce: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateClient {
+    pub client_id: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, value_name = "LIST")]
+    pub grant_types: Option<String>,
+    #[arg(long, value_name = "LIST")]
+    pub scopes: Option<String>,
+    /// Replaces the list; an empty value clears it.
+    #[arg(long, value_name = "URL[,URL]")]
+    pub redirect_uris: Option<String>,
+    #[arg(long, value_name = "URL[,URL]")]
+    pub post_logout_redirect_uris: Option<String>,
+    #[arg(long, value_name = "ORIGIN[,ORIGIN]")]
+    pub allowed_origins: Option<String>,
+    #[arg(long, value_name = "true|false")]
+    pub skip_consent: Option<bool>,
+    #[arg(long, value_name = "true|false")]
+    pub allow_no_pkce: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,14 +146,18 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
         Command::Serve => return Err("serve is not an admin command".into()),
         Command::Migrate => println!("database is up to date"),
         Command::Client(ClientCommand::Create(args)) => {
-            let spec = ClientSpec {
-                client_id: args.client_id,
+            let profile = ClientProfile {
                 name: args.name,
-                secret: args.client_secret,
-                public: args.public,
                 grant_types: split_list(&args.grant_types),
                 scopes: split_list(&args.scopes),
+                redirect_uris: split_list(&args.redirect_uris),
+                post_logout_redirect_uris: split_list(&args.post_logout_redirect_uris),
+                allowed_origins: split_list(&args.allowed_origins),
+                skip_consent: args.skip_consent,
+                require_pkce: !args.allow_no_pkce,
             };
+            let spec =
+                ClientSpec { client_id: args.client_id, secret: args.client_secret, public: args.public, profile };
             let created = admin::create_client(&pool, spec, catalogue, cost).await?;
             println!("client_id: {}", created.client_id);
             match created.secret {
@@ -107,14 +165,41 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
                 None => println!("public client: no secret"),
             }
         }
+        Command::Client(ClientCommand::Update(args)) => {
+            let list = |value: Option<String>| value.map(|v| split_list(&v));
+            let changes = ClientChanges {
+                name: args.name,
+                grant_types: list(args.grant_types),
+                scopes: list(args.scopes),
+                redirect_uris: list(args.redirect_uris),
+                post_logout_redirect_uris: list(args.post_logout_redirect_uris),
+                allowed_origins: list(args.allowed_origins),
+                skip_consent: args.skip_consent,
+                require_pkce: args.allow_no_pkce.map(|allow| !allow),
+            };
+            admin::update_client(&pool, &args.client_id, changes, catalogue).await?;
+            println!("updated client {}", args.client_id);
+        }
         Command::Client(ClientCommand::List) => {
-            println!("{:<45} {:<20} {:<13} {:<45} scopes", "client_id", "name", "type", "grant_types");
             for client in admin::list_clients(&pool).await? {
                 let kind = if client.secret_hash.is_some() { "confidential" } else { "public" };
-                println!(
-                    "{:<45} {:<20} {:<13} {:<45} {}",
-                    client.client_id, client.name, kind, client.grant_types, client.scopes
-                );
+                let profile = admin::profile_of(&client);
+                println!("{}  ({}, {kind})", client.client_id, profile.name);
+                println!("    grant_types: {}", client.grant_types);
+                println!("    scopes: {}", client.scopes);
+                if !profile.redirect_uris.is_empty() {
+                    println!("    redirect_uris: {}", profile.redirect_uris.join(" "));
+                    println!("    pkce: {}", if profile.require_pkce { "required" } else { "optional" });
+                }
+                if !profile.post_logout_redirect_uris.is_empty() {
+                    println!("    post_logout_redirect_uris: {}", profile.post_logout_redirect_uris.join(" "));
+                }
+                if !profile.allowed_origins.is_empty() {
+                    println!("    allowed_origins: {}", profile.allowed_origins.join(" "));
+                }
+                if profile.skip_consent {
+                    println!("    consent: skipped (first-party)");
+                }
             }
         }
         Command::Client(ClientCommand::Delete { client_id }) => {
@@ -125,6 +210,7 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
             let secret = admin::rotate_secret(&pool, &client_id, cost).await?;
             println!("client_secret: {secret}\n(the old secret no longer works)");
         }
+        Command::Keys(command) => keys_command(&pool, command, settings).await?,
         Command::User(UserCommand::Create { email, password }) => {
             let password = match password {
                 Some(p) => p,
@@ -140,6 +226,33 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
             let email = admin::create_user(&pool, &email, &password, cost).await?;
             println!("created user {email}");
         }
+    }
+    Ok(())
+}
+
+async fn keys_command(
+    pool: &shared_core::db::DbPool,
+    command: KeysCommand,
+    settings: &Settings,
+) -> Result<(), StartupError> {
+    let now = shared_core::clock::now();
+    let published_for = settings.tokens.access_token_lifetime_secs;
+    if matches!(command, KeysCommand::Rotate) {
+        let kid = keys::rotate(pool, now).await?;
+        println!("new signing key {kid}; the previous one stays published for {published_for} s");
+    }
+    // The first key is made by the server's first start; `keys list` before that shows none.
+    let when = |epoch: i64| {
+        chrono::DateTime::from_timestamp(epoch, 0)
+            .map_or_else(|| epoch.to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    };
+    for key in keys::list(pool, published_for, now).await? {
+        let state = match key.state {
+            KeyState::Active => "active (signs)".to_owned(),
+            KeyState::Published { until } => format!("published until {}", when(until)),
+            KeyState::Retired => "retired".to_owned(),
+        };
+        println!("{}  {}  created {}  {state}", key.kid, key.algorithm, when(key.created_at));
     }
     Ok(())
 }

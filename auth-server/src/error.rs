@@ -35,6 +35,13 @@ pub enum Error {
     /// A valid bearer token that carries no user where one is required (403).
     #[error("this endpoint needs a user's token")]
     UserRequired,
+    /// A browser request that cannot be answered by a redirect: unknown client, unregistered redirect URI,
+    /// a malformed query (400, shown on a page).
+    #[error("bad browser request: {0}")]
+    BadPageRequest(&'static str),
+    /// A form without the CSRF token of its cookie (403).
+    #[error("CSRF token missing or incorrect")]
+    CsrfFailed,
     /// Field validation (400), DRF shape.
     #[error("validation failed")]
     Validation(FieldErrors),
@@ -58,6 +65,12 @@ pub enum Error {
     HasherStopped,
     #[error("bcrypt failed")]
     Bcrypt(#[from] bcrypt::BcryptError),
+    /// The OpenID Connect signing keys could not be used (500).
+    #[error("signing failed")]
+    Signing(#[from] crate::service::keys::KeyError),
+    /// A page template failed to render (500).
+    #[error("a page template failed to render")]
+    Template(#[source] askama::Error),
     #[error("the operating system's random number generator failed")]
     Random(#[from] getrandom::Error),
     /// No database connection could be had (503), or the database task failed (500).
@@ -104,7 +117,8 @@ fn bearer_challenge(error: Option<ErrorCode>, scope: Option<&str>) -> HeaderValu
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::OAuth { .. } | Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::OAuth { .. } | Self::Validation(_) | Self::BadPageRequest(_) => StatusCode::BAD_REQUEST,
+            Self::CsrfFailed => StatusCode::FORBIDDEN,
             Self::InvalidClient | Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
             Self::ClientForbidden(_) | Self::InsufficientScope(_) | Self::UserRequired => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -115,9 +129,13 @@ impl ResponseError for Error {
             Self::HasherBusy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Query(error) if shared_core::db::is_unavailable_error(error) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::HasherStopped | Self::Bcrypt(_) | Self::Random(_) | Self::Database(_) | Self::Query(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Self::HasherStopped
+            | Self::Bcrypt(_)
+            | Self::Signing(_)
+            | Self::Template(_)
+            | Self::Random(_)
+            | Self::Database(_)
+            | Self::Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -132,6 +150,8 @@ impl ResponseError for Error {
                 ErrorBody::new(ErrorCode::InvalidClient, "client authentication failed")
             }
             Self::ClientForbidden(description) => ErrorBody::new(ErrorCode::UnauthorizedClient, description.clone()),
+            Self::BadPageRequest(description) => ErrorBody::new(ErrorCode::InvalidRequest, *description),
+            Self::CsrfFailed => ErrorBody::new(ErrorCode::InvalidRequest, "CSRF token missing or incorrect"),
             Self::InvalidToken { token_sent } => {
                 if *token_sent {
                     response.insert_header((
@@ -171,6 +191,8 @@ impl ResponseError for Error {
             Self::HasherBusy
             | Self::HasherStopped
             | Self::Bcrypt(_)
+            | Self::Signing(_)
+            | Self::Template(_)
             | Self::Random(_)
             | Self::Database(_)
             | Self::Query(_) => {
@@ -181,12 +203,67 @@ impl ResponseError for Error {
     }
 }
 
+/// An error on a browser page (`/o/authorize/`, `/o/logout/`): the same causes as [`Error`], shown as a
+/// readable HTML page with the same status.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct PageError(#[from] pub Error);
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let (title, message): (&str, Cow<'static, str>) = match &self.0 {
+            Error::BadPageRequest(message) => ("This request cannot be completed", Cow::Borrowed(*message)),
+            Error::CsrfFailed => (
+                "This form has expired",
+                Cow::Borrowed("The form was not sent from this site, or it is too old. Reload the page and try again."),
+            ),
+            Error::OAuth { description, .. } => ("This request cannot be completed", description.clone()),
+            Error::PayloadTooLarge => ("This request is too large", Cow::Borrowed("The form sent is too large.")),
+            Error::MethodNotAllowed(_) | Error::NotFound | Error::RequestTimeout | Error::UnsupportedMediaType(_) => {
+                ("This request cannot be completed", Cow::Owned(self.0.to_string()))
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                self.0.log_server_error();
+                ("The service is busy", Cow::Borrowed("Please try again in a moment."))
+            }
+            _ if status.is_server_error() => {
+                self.0.log_server_error();
+                ("Something went wrong", Cow::Borrowed("The server could not complete the request."))
+            }
+            _ => ("This request cannot be completed", Cow::Owned(self.0.to_string())),
+        };
+        let mut response = crate::routes::pages::error_page(status, title, &message);
+        if let Error::MethodNotAllowed(allow) = &self.0 {
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
 /// 503s come in floods while a database or the auth server is down: one line a second says so.
 static UNAVAILABLE_LOG: Throttle = Throttle::new(std::time::Duration::from_secs(1));
 
 impl Error {
     /// 503 or 500: the cause chain is logged here, once; the client gets an opaque body.
     fn server_error(&self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
+        self.log_server_error();
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, "1"));
+            response.json(ErrorBody::new(ErrorCode::TemporarilyUnavailable, "the server is busy, retry shortly"))
+        } else {
+            response.json(ErrorBody::new(ErrorCode::ServerError, "internal server error"))
+        }
+    }
+
+    fn log_server_error(&self) {
         if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
             match UNAVAILABLE_LOG.admit() {
                 Some(0) => log::warn!("answering 503: {}", Chain(self)),
@@ -195,11 +272,8 @@ impl Error {
                 }
                 None => log::debug!("answering 503: {}", Chain(self)),
             }
-            response.insert_header((header::RETRY_AFTER, "1"));
-            response.json(ErrorBody::new(ErrorCode::TemporarilyUnavailable, "the server is busy, retry shortly"))
         } else {
             log::error!("answering 500: {}", Chain(self));
-            response.json(ErrorBody::new(ErrorCode::ServerError, "internal server error"))
         }
     }
 }

@@ -36,8 +36,25 @@ hasher_queue = 64
 client_cache_size = 10000
 
 [scopes]
-available = ["read", "write", "introspection"]
+available = ["read", "write", "introspection", "openid", "email", "profile"]
 default = ["read", "write"]
+
+[scopes.descriptions]
+read = "Read your items"
+write = "Create, change and delete your items"
+introspection = "Check tokens (servers only)"
+openid = "Know who you are (your account's id)"
+email = "See your email address"
+profile = "See your profile"
+
+[sessions]
+lifetime_secs = 28800
+
+[authorization]
+code_lifetime_secs = 60
+
+[oidc]
+signing_key_file = ""
 
 [janitor]
 interval_secs = 300
@@ -54,6 +71,9 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub scopes: ScopeSettings,
     pub janitor: JanitorSettings,
+    pub sessions: SessionSettings,
+    pub authorization: AuthorizationSettings,
+    pub oidc: OidcSettings,
     /// Clients created or updated at start-up, keyed by a label of your choice.
     #[serde(default)]
     pub clients: BTreeMap<String, BootstrapClient>,
@@ -83,6 +103,28 @@ pub struct ScopeSettings {
     pub available: Vec<String>,
     #[serde(deserialize_with = "string_or_list")]
     pub default: Vec<String>,
+    /// What the consent page says a scope lets the client do.
+    #[serde(default)]
+    pub descriptions: BTreeMap<String, String>,
+}
+
+/// Sign-in sessions of the browser pages.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionSettings {
+    /// A session ends this long after sign-in; the next authorization asks for the password again.
+    pub lifetime_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthorizationSettings {
+    /// How long an authorization code may be exchanged (RFC 6749 §4.1.2 recommends at most 10 minutes).
+    pub code_lifetime_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OidcSettings {
+    /// A PKCS#8 PEM RSA key to sign with when the database has none yet; empty: generate one.
+    pub signing_key_file: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +147,33 @@ pub struct BootstrapClient {
     pub grant_types: Vec<String>,
     #[serde(deserialize_with = "string_or_list")]
     pub scopes: Vec<String>,
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub redirect_uris: Vec<String>,
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub allowed_origins: Vec<String>,
+    /// A first-party client: no consent page.
+    #[serde(default)]
+    pub skip_consent: bool,
+    /// A confidential client may be allowed the code flow without PKCE (RFC 9700 §2.1.1 discourages it).
+    #[serde(default)]
+    pub allow_no_pkce: bool,
+}
+
+impl BootstrapClient {
+    pub fn profile(&self) -> crate::service::registration::ClientProfile {
+        crate::service::registration::ClientProfile {
+            name: self.name.clone().unwrap_or_else(|| self.client_id.clone()),
+            grant_types: self.grant_types.clone(),
+            scopes: self.scopes.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+            skip_consent: self.skip_consent,
+            require_pkce: !self.allow_no_pkce,
+        }
+    }
 }
 
 impl std::fmt::Debug for BootstrapClient {
@@ -114,6 +183,10 @@ impl std::fmt::Debug for BootstrapClient {
             .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
             .field("grant_types", &self.grant_types)
             .field("scopes", &self.scopes)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("skip_consent", &self.skip_consent)
+            .field("allow_no_pkce", &self.allow_no_pkce)
             .finish()
     }
 }
@@ -141,6 +214,9 @@ impl Settings {
         }
         if self.tokens.access_token_lifetime_secs <= 0 || self.tokens.refresh_token_lifetime_secs <= 0 {
             return Err("token lifetimes must be positive".into());
+        }
+        if self.sessions.lifetime_secs <= 0 || self.authorization.code_lifetime_secs <= 0 {
+            return Err("sessions.lifetime_secs and authorization.code_lifetime_secs must be positive".into());
         }
         for scope in &self.scopes.default {
             if !self.scopes.available.contains(scope) {

@@ -16,6 +16,8 @@ use crate::routes;
 use crate::routes::openapi::ApiDoc;
 use crate::service::admin::{self, BootstrapOutcome};
 use crate::service::janitor;
+use crate::service::keys::{self, SigningKeys};
+use crate::service::origins::AllowedOrigins;
 use crate::settings::Settings;
 use crate::state::{AppState, Metrics};
 
@@ -26,7 +28,8 @@ pub struct Application {
     server: Server,
     pool: DbPool,
     metrics: Arc<Metrics>,
-    janitor: Option<tokio::task::JoinHandle<()>>,
+    /// The janitor and the signing keys' reloader, stopped with the server.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Opens the pool, applies migrations and brings the configured clients up to date.
@@ -54,8 +57,12 @@ impl Application {
         let pool = prepare_database(&settings).await?;
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let address = listener.local_addr()?;
-        let state = web::Data::new(AppState::new(&settings, pool.clone(), settings.issuer_for(address)).await?);
+        let keys = start_signing_keys(&settings, &pool).await?;
+        let state =
+            web::Data::new(AppState::new(&settings, pool.clone(), settings.issuer_for(address), keys.clone()).await?);
         let metrics = state.metrics.clone();
+        state.origins.reload(&pool).await?;
+        let (origins, reloaded_origins) = (state.origins.clone(), state.origins.clone());
 
         let document = web::Data::new(OpenApiDocument::render::<ApiDoc>()?);
         let body_timeout = BodyTimeout(Duration::from_millis(settings.http.body_timeout_ms));
@@ -64,18 +71,25 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(document.clone())
                 .app_data(body_timeout)
+                .wrap(routes::pages::security_headers())
                 .wrap(shared_core::access_log::access_log())
-                .configure(routes::configure)
+                .configure(|cfg| routes::configure(cfg, &origins))
         })
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
         if settings.http.workers > 0 {
             server = server.workers(settings.http.workers);
         }
-        let janitor = (settings.janitor.interval_secs > 0)
-            .then(|| tokio::spawn(janitor::run(pool.clone(), settings.janitor.clone())));
+        let mut background = vec![tokio::spawn(reload_registrations(keys, reloaded_origins, pool.clone()))];
+        if settings.janitor.interval_secs > 0 {
+            background.push(tokio::spawn(janitor::run(
+                pool.clone(),
+                settings.janitor.clone(),
+                settings.tokens.clone(),
+            )));
+        }
         log::info!("auth server listening on http://{address}");
-        Ok(Self { port: address.port(), server: server.run(), pool, metrics, janitor })
+        Ok(Self { port: address.port(), server: server.run(), pool, metrics, background })
     }
 
     pub fn port(&self) -> u16 {
@@ -96,10 +110,33 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        if let Some(janitor) = self.janitor {
-            janitor.abort();
+        for task in self.background {
+            task.abort();
         }
         result
+    }
+}
+
+/// Loads the OpenID Connect signing keys, creating the first one (or importing `oidc.signing_key_file`).
+pub async fn start_signing_keys(settings: &Settings, pool: &DbPool) -> Result<Arc<SigningKeys>, StartupError> {
+    let key_file = Some(settings.oidc.signing_key_file.as_str()).filter(|path| !path.is_empty());
+    let published_for = settings.tokens.access_token_lifetime_secs;
+    Ok(SigningKeys::start(pool, key_file, published_for, shared_core::clock::now()).await?)
+}
+
+/// Picks up key rotations and clients' CORS origins changed by the CLI or another instance.
+async fn reload_registrations(keys: Arc<SigningKeys>, origins: Arc<AllowedOrigins>, pool: DbPool) {
+    let mut ticker = tokio::time::interval(keys::RELOAD);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        if let Err(e) = keys.reload(&pool, shared_core::clock::now()).await {
+            log::warn!("reloading the signing keys failed: {}", shared_core::report::Chain(&e));
+        }
+        if let Err(e) = origins.reload(&pool).await {
+            log::warn!("reloading the clients' CORS origins failed: {}", shared_core::report::Chain(&e));
+        }
     }
 }
 

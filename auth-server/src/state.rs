@@ -1,6 +1,7 @@
 //! What every request handler shares, and what the services take: built once at start-up, or by a test
 //! that calls the services without HTTP.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -9,6 +10,8 @@ use shared_core::oauth::Scopes;
 
 use crate::password::PasswordHasher;
 use crate::service::client_auth::ClientAuthenticator;
+use crate::service::keys::SigningKeys;
+use crate::service::origins::AllowedOrigins;
 use crate::settings::Settings;
 use crate::startup::StartupError;
 
@@ -21,11 +24,32 @@ pub struct AppState {
     pub issuer: String,
     pub available_scopes: Scopes,
     pub metrics: Arc<Metrics>,
+    /// The OpenID Connect signing keys (id_tokens, the JWKS).
+    pub keys: Arc<SigningKeys>,
+    /// Browser origins the CORS endpoints answer.
+    pub origins: Arc<AllowedOrigins>,
+    pub browser: BrowserPolicy,
+}
+
+/// How the browser sign-in pages behave.
+#[derive(Debug, Clone)]
+pub struct BrowserPolicy {
+    pub session_lifetime: i64,
+    pub code_lifetime: i64,
+    /// Cookies carry `Secure` when the issuer is https.
+    pub secure_cookies: bool,
+    /// What the consent page says each scope allows.
+    pub scope_descriptions: BTreeMap<String, String>,
 }
 
 impl AppState {
     /// Starts the password hasher's threads and gathers what the services need.
-    pub async fn new(settings: &Settings, pool: DbPool, issuer: String) -> Result<Self, StartupError> {
+    pub async fn new(
+        settings: &Settings,
+        pool: DbPool,
+        issuer: String,
+        keys: Arc<SigningKeys>,
+    ) -> Result<Self, StartupError> {
         let security = settings.security.clone();
         let hasher = tokio::task::spawn_blocking(move || {
             PasswordHasher::start(security.hasher_threads, security.hasher_queue, security.bcrypt_cost)
@@ -40,9 +64,17 @@ impl AppState {
                 refresh_token_lifetime: settings.tokens.refresh_token_lifetime_secs,
                 default_scopes: Scopes::from_iter(settings.scopes.default.iter().cloned()),
             },
-            issuer,
             available_scopes: Scopes::from_iter(settings.scopes.available.iter().cloned()),
             metrics: Arc::default(),
+            keys,
+            origins: Arc::default(),
+            browser: BrowserPolicy {
+                session_lifetime: settings.sessions.lifetime_secs,
+                code_lifetime: settings.authorization.code_lifetime_secs,
+                secure_cookies: issuer.starts_with("https://"),
+                scope_descriptions: settings.scopes.descriptions.clone(),
+            },
+            issuer,
         })
     }
 }

@@ -11,6 +11,7 @@ use actix_web::dev::ServerHandle;
 use shared_core::db::DbPool;
 
 use crate::service::admin::{self, ClientSpec};
+use crate::service::registration::ClientProfile;
 use crate::settings::{BootstrapClient, Settings};
 use crate::state::Metrics;
 use crate::Application;
@@ -49,6 +50,11 @@ pub fn tutorial_client(secret: &str) -> BootstrapClient {
         name: Some("resource-server".into()),
         grant_types: ["password", "refresh_token", "client_credentials"].map(String::from).to_vec(),
         scopes: ["read", "write", "introspection"].map(String::from).to_vec(),
+        redirect_uris: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
+        allowed_origins: Vec::new(),
+        skip_consent: false,
+        allow_no_pkce: false,
     }
 }
 
@@ -84,14 +90,24 @@ impl TestAuthServer {
     /// Registers a client, the way `auth-server client create` does. `secret: None` makes a public client.
     pub async fn create_client(&self, client_id: &str, secret: Option<&str>, grant_types: &str, scopes: &str) {
         let split = |list: &str| list.split(',').map(str::to_owned).collect();
-        let spec = ClientSpec {
-            client_id: Some(client_id.into()),
+        let profile = ClientProfile {
             name: client_id.into(),
-            secret: secret.map(str::to_owned),
-            public: secret.is_none(),
             grant_types: split(grant_types),
             scopes: split(scopes),
+            require_pkce: true,
+            ..ClientProfile::default()
         };
+        self.register(ClientSpec {
+            client_id: Some(client_id.into()),
+            secret: secret.map(str::to_owned),
+            public: secret.is_none(),
+            profile,
+        })
+        .await;
+    }
+
+    /// Registers a client with every property given.
+    pub async fn register(&self, spec: ClientSpec) {
         admin::create_client(&self.pool, spec, &self.settings.scopes.available, self.settings.security.bcrypt_cost)
             .await
             .expect("the client is created");

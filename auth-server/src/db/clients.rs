@@ -1,4 +1,5 @@
-//! OAuth client rows. Grant types and scopes are stored space-separated.
+//! OAuth client rows. Grant types, scopes, redirect URIs and origins are stored space-separated (none of
+//! them can hold a space).
 
 use diesel::prelude::*;
 use shared_core::db::{exec, is_unique_violation, DbConn};
@@ -14,6 +15,11 @@ pub struct ClientRow {
     pub grant_types: String,
     pub scopes: String,
     pub created_at: i64,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub allowed_origins: String,
+    pub skip_consent: bool,
+    pub require_pkce: bool,
 }
 
 /// The columns a [`ClientRow`] is read from.
@@ -25,6 +31,11 @@ pub type ClientColumns = (
     clients::grant_types,
     clients::scopes,
     clients::created_at,
+    clients::redirect_uris,
+    clients::post_logout_redirect_uris,
+    clients::allowed_origins,
+    clients::skip_consent,
+    clients::require_pkce,
 );
 // Read through a column tuple rather than `as_select()`, whose type is tied to one backend: statements run on
 // the concrete connection (see `shared_core::db::exec`).
@@ -36,6 +47,11 @@ pub const CLIENT_COLUMNS: ClientColumns = (
     clients::grant_types,
     clients::scopes,
     clients::created_at,
+    clients::redirect_uris,
+    clients::post_logout_redirect_uris,
+    clients::allowed_origins,
+    clients::skip_consent,
+    clients::require_pkce,
 );
 
 #[derive(Insertable, AsChangeset)]
@@ -49,6 +65,11 @@ pub struct NewClient<'a> {
     pub scopes: &'a str,
     pub created_at: i64,
     pub updated_at: i64,
+    pub redirect_uris: &'a str,
+    pub post_logout_redirect_uris: &'a str,
+    pub allowed_origins: &'a str,
+    pub skip_consent: bool,
+    pub require_pkce: bool,
 }
 
 pub fn find_by_client_id(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<ClientRow>> {
@@ -64,7 +85,7 @@ pub fn insert(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<bool> {
     }
 }
 
-/// Overwrites every column but `created_at`.
+/// Overwrites every column but `created_at` (and the secret, when `secret_hash` is the stored one).
 pub fn update(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<usize> {
     exec::execute(
         conn,
@@ -74,6 +95,11 @@ pub fn update(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<usize> {
             clients::grant_types.eq(client.grant_types),
             clients::scopes.eq(client.scopes),
             clients::updated_at.eq(client.updated_at),
+            clients::redirect_uris.eq(client.redirect_uris),
+            clients::post_logout_redirect_uris.eq(client.post_logout_redirect_uris),
+            clients::allowed_origins.eq(client.allowed_origins),
+            clients::skip_consent.eq(client.skip_consent),
+            clients::require_pkce.eq(client.require_pkce),
         )),
     )
 }

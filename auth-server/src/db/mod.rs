@@ -2,7 +2,11 @@
 //! type, and repository functions. Only this module touches `schema`.
 
 pub mod clients;
+pub mod codes;
+pub mod consents;
+pub mod keys;
 pub mod schema;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 

@@ -22,6 +22,11 @@ diesel::table! {
         scopes -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        allowed_origins -> Text,
+        skip_consent -> Bool,
+        require_pkce -> Bool,
     }
 }
 
@@ -50,6 +55,57 @@ diesel::table! {
         issued_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        authorization_code_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        session_hash -> Text,
+        user_id -> BigInt,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    consents (user_id, client_id) {
+        user_id -> BigInt,
+        client_id -> BigInt,
+        scope -> Text,
+        granted_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    authorization_codes (id) {
+        id -> BigInt,
+        code_hash -> Text,
+        client_id -> BigInt,
+        user_id -> BigInt,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        auth_time -> BigInt,
+        family_id -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    signing_keys (id) {
+        id -> BigInt,
+        kid -> Text,
+        algorithm -> Text,
+        private_key_pem -> Text,
+        public_jwk -> Text,
+        created_at -> BigInt,
+        superseded_at -> Nullable<BigInt>,
     }
 }
 
@@ -57,4 +113,16 @@ diesel::joinable!(access_tokens -> clients (client_id));
 diesel::joinable!(access_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> clients (client_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, clients, refresh_tokens, access_tokens);
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(authorization_codes -> clients (client_id));
+diesel::joinable!(authorization_codes -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    clients,
+    refresh_tokens,
+    access_tokens,
+    sessions,
+    consents,
+    authorization_codes,
+    signing_keys
+);

@@ -19,6 +19,8 @@ pub struct NewAccessToken<'a> {
     pub scope: &'a str,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// The code it was issued for (authorization code flow), so that a replayed code can revoke it.
+    pub authorization_code_id: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -175,6 +177,19 @@ pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> QueryResul
         .set(refresh_tokens::revoked_at.eq(now)),
     )?;
     revoke_access_issued_with(conn, &ids, now).map(drop)
+}
+
+/// Revokes every access token issued for the authorization code `code_id`.
+pub fn revoke_access_of_code(conn: &mut DbConn, code_id: i64, now: i64) -> QueryResult<usize> {
+    exec::execute(
+        conn,
+        diesel::update(
+            access_tokens::table
+                .filter(access_tokens::authorization_code_id.eq(code_id))
+                .filter(access_tokens::revoked_at.is_null()),
+        )
+        .set(access_tokens::revoked_at.eq(now)),
+    )
 }
 
 /// Revokes an access token of `client_pk`; `true` if it was live.

@@ -14,21 +14,32 @@ use crate::service::introspection::{self, Caller};
 use crate::service::revocation;
 use crate::state::AppState;
 
-/// `POST /o/token/`: RFC 6749 §4.3 (password), §4.4 (client_credentials), §6 (refresh_token).
+/// An OAuth endpoint's form body. RFC 6749 §5.2 has no 415: a body that is not form-encoded (an empty one
+/// without `Content-Type` included) is an `invalid_request`.
+async fn oauth_form<T: serde::de::DeserializeOwned>(req: &HttpRequest, payload: web::Payload) -> Result<T, Error> {
+    body::form(req, payload).await.map_err(|error| match error {
+        body::BodyError::UnsupportedMediaType(expected) => {
+            Error::invalid_request(format!("the body must be {expected}"))
+        }
+        other => other.into(),
+    })
+}
+
+/// `POST /o/token/`: RFC 6749 §4.1.3 (authorization_code, with RFC 7636 PKCE), §4.3 (password), §4.4
+/// (client_credentials), §6 (refresh_token).
 #[utoipa::path(post, path = "/o/token/", tag = "oauth",
     request_body(content = shared_core::oauth::TokenRequest, content_type = "application/x-www-form-urlencoded"),
     security(("client_basic" = []), ()),
     responses(
         (status = 200, description = "Tokens issued (Cache-Control: no-store)", body = shared_core::oauth::TokenResponse),
-        (status = 400, description = "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type or invalid_scope", body = shared_core::oauth::ErrorBody),
+        (status = 400, description = "invalid_request (also for a body that is not form-encoded, RFC 6749 §5.2), invalid_grant, unauthorized_client, unsupported_grant_type or invalid_scope", body = shared_core::oauth::ErrorBody),
         (status = 401, description = "invalid_client (WWW-Authenticate: Basic)", body = shared_core::oauth::ErrorBody),
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
-        (status = 415, description = "Not form-encoded", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let mut request: TokenRequest = body::form(&req, payload).await?;
+    let mut request: TokenRequest = oauth_form(&req, payload).await?;
     let credentials =
         ClientCredentials::from_request(authorization(&req), request.client_id.take(), request.client_secret.take())?;
     let response = grants::exchange(&state, credentials, request, clock::now()).await?;
@@ -45,12 +56,11 @@ pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<App
     security(("client_basic" = []), ("bearer" = []), ()),
     responses(
         (status = 200, description = "RFC 7662 answer; exactly {\"active\": false} for unknown, expired, revoked or refresh tokens", body = shared_core::oauth::IntrospectionResponse),
-        (status = 400, description = "invalid_request: no token, a repeated parameter, a control character", body = shared_core::oauth::ErrorBody),
+        (status = 400, description = "invalid_request: no token, a repeated parameter, a control character, a body that is not form-encoded", body = shared_core::oauth::ErrorBody),
         (status = 401, description = "No or wrong credentials", body = shared_core::oauth::ErrorBody),
         (status = 403, description = "The caller may not introspect", body = shared_core::oauth::ErrorBody),
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
-        (status = 415, description = "Not form-encoded", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn introspect(
@@ -59,7 +69,7 @@ pub async fn introspect(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     state.metrics.introspections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut parameters: TokenParameters = body::form(&req, payload).await?;
+    let mut parameters: TokenParameters = oauth_form(&req, payload).await?;
     let caller = match authorization(&req) {
         Some(Authorization::Bearer(token)) => Caller::Bearer(token.to_owned()),
         Some(Authorization::MalformedBearer) => return Err(Error::InvalidToken { token_sent: true }),
@@ -86,11 +96,10 @@ pub async fn introspect(
     security(("client_basic" = []), ()),
     responses(
         (status = 200, description = "Revoked, or unknown, or not this client's token (indistinguishable)"),
-        (status = 400, description = "invalid_request: no token, a repeated parameter, a control character", body = shared_core::oauth::ErrorBody),
+        (status = 400, description = "invalid_request: no token, a repeated parameter, a control character, a body that is not form-encoded", body = shared_core::oauth::ErrorBody),
         (status = 401, description = "invalid_client", body = shared_core::oauth::ErrorBody),
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
-        (status = 415, description = "Not form-encoded", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn revoke(
@@ -98,7 +107,7 @@ pub async fn revoke(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let parameters: TokenParameters = body::form(&req, payload).await?;
+    let parameters: TokenParameters = oauth_form(&req, payload).await?;
     let credentials =
         ClientCredentials::from_request(authorization(&req), parameters.client_id, parameters.client_secret)?;
     let token = parameters.token.ok_or_else(|| Error::invalid_request("the \"token\" parameter is required"))?;

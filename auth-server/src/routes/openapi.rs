@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{meta, oauth, users};
+use super::{browser, meta, oauth, oidc, users};
 
 struct SecuritySchemes;
 
@@ -18,14 +18,16 @@ impl Modify for SecuritySchemes {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "auth-server", description = "OAuth 2.0 authorization server: RFC 6749 grants, RFC 7662 introspection, RFC 7009 revocation, RFC 8414 metadata."),
+    info(title = "auth-server", description = "OAuth 2.0 authorization server and OpenID Connect provider: RFC 6749 grants (authorization code with RFC 7636 PKCE), RFC 7662 introspection, RFC 7009 revocation, RFC 8414 metadata, OpenID Connect Core (id_token, userinfo), Discovery and RP-Initiated Logout."),
     paths(
         oauth::token, oauth::introspect, oauth::revoke, users::signup, users::change_password,
-        meta::metadata, meta::live, meta::ready, shared_core::api_doc::openapi_json,
+        browser::authorize, browser::authorize_form, browser::logout, browser::logout_form,
+        oidc::userinfo, oidc::jwks,
+        meta::metadata, meta::openid_configuration, meta::live, meta::ready, shared_core::api_doc::openapi_json,
     ),
     components(schemas(
         shared_core::oauth::TokenRequest, shared_core::oauth::TokenParameters,
-        shared_core::oauth::TokenResponse, shared_core::oauth::IntrospectionResponse, shared_core::oauth::ErrorBody,
+        shared_core::oauth::TokenResponse, shared_core::oauth::AuthorizationRequest, shared_core::oauth::IntrospectionResponse, shared_core::oauth::ErrorBody,
         shared_core::account::SignupRequest, shared_core::account::SignupResponse,
         shared_core::account::PasswordChangeRequest, shared_core::FieldErrors, shared_core::field_errors::FieldErrorsOrError,
         shared_core::field_errors::Empty,

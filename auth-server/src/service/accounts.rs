@@ -4,7 +4,7 @@ use shared_core::account::{PasswordChangeRequest, SignupRequest, SignupResponse}
 use shared_core::field_errors::required_text;
 use shared_core::{token_digest, FieldErrors};
 
-use crate::db::{self, tokens, users};
+use crate::db::{self, sessions, tokens, users};
 use crate::error::Error;
 use crate::password::{email, validation};
 use crate::state::AppState;
@@ -65,7 +65,8 @@ pub async fn signup(state: &AppState, request: SignupRequest, now: i64) -> Resul
 }
 
 /// Changes the password of the bearer token's user. Afterwards every refresh token of the user and every
-/// access token but the one used are revoked, so a stolen session ends with the change.
+/// access token but the one used are revoked, and every browser session ends, so a stolen session ends
+/// with the change.
 pub async fn change_password(
     state: &AppState,
     bearer: &str,
@@ -103,6 +104,7 @@ pub async fn change_password(
     db::write(&state.pool, move |c| {
         users::set_password_hash(c, user.id, &new_hash, now)?;
         tokens::revoke_user_tokens_except(c, user.id, token.id, now)?;
+        sessions::delete_for_user(c, user.id)?;
         Ok(())
     })
     .await?;

@@ -84,24 +84,37 @@ fn decode_basic(encoded: &str) -> Option<(String, String)> {
     Some((id, unescape(secret)?))
 }
 
-/// An authenticated client.
+/// A client, as a request sees it (authenticated at the token endpoint, identified at `/o/authorize/`).
 #[derive(Debug, Clone)]
 pub struct Client {
     pub pk: i64,
     pub client_id: String,
+    pub name: String,
     pub confidential: bool,
     pub grant_types: Vec<String>,
     pub scopes: Scopes,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub skip_consent: bool,
+    pub require_pkce: bool,
 }
 
 impl Client {
-    fn from_row(row: &ClientRow) -> Self {
+    pub fn from_row(row: &ClientRow) -> Self {
+        let list = shared_core::config_loader::split_list;
         Self {
             pk: row.id,
             client_id: row.client_id.clone(),
+            name: row.name.clone(),
             confidential: row.secret_hash.is_some(),
-            grant_types: shared_core::config_loader::split_list(&row.grant_types),
+            grant_types: list(&row.grant_types),
             scopes: Scopes::parse(&row.scopes).unwrap_or_default(),
+            redirect_uris: list(&row.redirect_uris),
+            post_logout_redirect_uris: list(&row.post_logout_redirect_uris),
+            allowed_origins: list(&row.allowed_origins),
+            skip_consent: row.skip_consent,
+            require_pkce: row.require_pkce,
         }
     }
 

@@ -6,18 +6,19 @@ use shared_core::token_digest;
 
 use super::client_auth::{Client, ClientCredentials};
 use super::scopes::grant_scopes;
+use super::sign_in::check_password;
 use super::tokens::{issue, Grant};
-use crate::db::{self, clients, tokens, users};
+use crate::db::{self, clients, tokens};
 use crate::error::Error;
-use crate::password::email;
 use crate::state::AppState;
 
+pub const AUTHORIZATION_CODE: &str = "authorization_code";
 pub const PASSWORD: &str = "password";
 pub const REFRESH_TOKEN: &str = "refresh_token";
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
-pub const SUPPORTED_GRANTS: [&str; 3] = [PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS];
+pub const SUPPORTED_GRANTS: [&str; 4] = [AUTHORIZATION_CODE, PASSWORD, REFRESH_TOKEN, CLIENT_CREDENTIALS];
 
-fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, Error> {
+pub(super) fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, Error> {
     match value.as_deref() {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(Error::invalid_request(format!("the \"{name}\" parameter is required"))),
@@ -50,6 +51,7 @@ pub async fn exchange(
         ));
     }
     match grant_type.as_str() {
+        AUTHORIZATION_CODE => super::code_exchange::exchange_code(state, client, request, now).await,
         PASSWORD => password_grant(state, client, request, now).await,
         CLIENT_CREDENTIALS => client_credentials_grant(state, client, request, now).await,
         _ => refresh_grant(state, client, request, now).await,
@@ -65,18 +67,7 @@ async fn password_grant(
     let username = required(&request.username, "username")?;
     let password = required(&request.password, "password")?.to_owned();
     let scope = grant_scopes(request.scope.as_deref(), &client.scopes, &state.policy.default_scopes, true)?;
-
-    let key = email::normalize(username).map(|e| email::email_key(&e));
-    let user = match key {
-        Some(key) => db::read(&state.pool, move |c| Ok(users::find_by_email_key(c, &key)?)).await?,
-        None => None,
-    };
-    // No connection is held while bcrypt runs; unknown users cost the same as known ones. Passwords longer
-    // than bcrypt reads cannot be an account's password (they are refused at signup).
-    let too_long = password.len() > crate::password::validation::MAX_BYTES;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = state.hasher.verify(password, hash).await? && !too_long;
-    let Some(user) = user.filter(|_| verified) else {
+    let Some(user) = check_password(state, username, password).await? else {
         return Err(Error::oauth(ErrorCode::InvalidGrant, "invalid credentials given"));
     };
 
@@ -89,6 +80,7 @@ async fn password_grant(
             user_id: Some(user.id),
             scope: &scope.to_string(),
             refresh_family: with_refresh.then_some(family.as_str()),
+            authorization_code_id: None,
         };
         issue(c, &policy, &grant, now)
     })
@@ -107,7 +99,13 @@ async fn client_credentials_grant(
     let scope = grant_scopes(request.scope.as_deref(), &client.scopes, &state.policy.default_scopes, false)?;
     let policy = state.policy.clone();
     db::write(&state.pool, move |c| {
-        let grant = Grant { client_pk: client.pk, user_id: None, scope: &scope.to_string(), refresh_family: None };
+        let grant = Grant {
+            client_pk: client.pk,
+            user_id: None,
+            scope: &scope.to_string(),
+            refresh_family: None,
+            authorization_code_id: None,
+        };
         issue(c, &policy, &grant, now)
     })
     .await
@@ -164,6 +162,7 @@ async fn refresh_grant(
             user_id: Some(old.user_id),
             scope: &scope.to_string(),
             refresh_family: Some(&old.family_id),
+            authorization_code_id: None,
         };
         issue(c, &policy, &grant, at).map(Ok)
     })

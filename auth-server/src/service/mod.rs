@@ -4,10 +4,18 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod authorize;
 pub mod client_auth;
+pub mod code_exchange;
 pub mod grants;
 pub mod introspection;
 pub mod janitor;
+pub mod keys;
+pub mod oidc;
+pub mod origins;
+pub mod pkce;
+pub mod registration;
 pub mod revocation;
 pub mod scopes;
+pub mod sign_in;
 pub mod tokens;

@@ -24,6 +24,8 @@ pub struct Grant<'a> {
     pub scope: &'a str,
     /// `Some(family)` to issue a refresh token in that rotation family.
     pub refresh_family: Option<&'a str>,
+    /// The authorization code the tokens are issued for.
+    pub authorization_code_id: Option<i64>,
 }
 
 /// Inserts an access token (and a refresh token when asked) and returns the RFC 6749 §5.1 response.
@@ -59,6 +61,7 @@ pub fn issue(conn: &mut DbConn, policy: &TokenPolicy, grant: &Grant<'_>, now: i6
             scope: grant.scope,
             issued_at: now,
             expires_at: now + policy.access_token_lifetime,
+            authorization_code_id: grant.authorization_code_id,
         },
     )?;
     Ok(TokenResponse {
@@ -67,6 +70,7 @@ pub fn issue(conn: &mut DbConn, policy: &TokenPolicy, grant: &Grant<'_>, now: i6
         expires_in: policy.access_token_lifetime,
         scope: grant.scope.to_owned(),
         refresh_token: refresh,
+        id_token: None,
     })
 }
 

@@ -22,9 +22,19 @@ shared_core::on_both_backends! {
         assert_eq!(body["introspection_endpoint"], app.url("/o/introspect/"));
         assert_eq!(body["revocation_endpoint"], app.url("/o/revoke_token/"));
         let grants: Vec<&str> = body["grant_types_supported"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        assert_eq!(grants, ["password", "refresh_token", "client_credentials"]);
+        assert_eq!(grants, ["authorization_code", "password", "refresh_token", "client_credentials"]);
         assert!(body["scopes_supported"].as_array().unwrap().contains(&Value::from("introspection")));
         assert!(body["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&Value::from("client_secret_basic")));
+        assert_eq!(body["authorization_endpoint"], app.url("/o/authorize/"));
+        assert_eq!(body["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(body["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(body["authorization_response_iss_parameter_supported"], true);
+        let discovery: Value = app.get("/.well-known/openid-configuration").await.json().await.unwrap();
+        assert_eq!(discovery, body, "one document for RFC 8414 and OpenID Connect Discovery");
+        assert_eq!(discovery["jwks_uri"], app.url("/o/jwks/"));
+        assert_eq!(discovery["userinfo_endpoint"], app.url("/o/userinfo/"));
+        assert_eq!(discovery["end_session_endpoint"], app.url("/o/logout/"));
+        assert_eq!(discovery["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
     }
 
     async fn unknown_paths_and_wrong_methods_get_json_errors(backend) {

@@ -3,18 +3,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failed unwrap is a failed test")]
 
+mod browser;
 mod helpers;
 
 mod admin_cli;
+mod authorize_errors;
 mod bootstrap;
+mod code_exchange;
+mod cors;
 mod faults;
 mod health;
 mod introspection;
 mod janitor;
+mod oidc_flow;
 mod openapi;
 mod password_change;
 mod refresh;
 mod revocation;
 mod services;
+mod sign_in_pages;
 mod signup;
 mod token;

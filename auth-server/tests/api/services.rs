@@ -5,7 +5,7 @@ use auth_server::service::client_auth::{ClientCredentials, Secret};
 use auth_server::service::grants;
 use auth_server::service::introspection::{self, Caller};
 use auth_server::service::revocation;
-use auth_server::startup::prepare_database;
+use auth_server::startup::{prepare_database, start_signing_keys};
 use auth_server::state::AppState;
 use auth_server::Settings;
 use shared_core::oauth::{IntrospectionResponse, TokenRequest};
@@ -19,7 +19,8 @@ async fn state(backend: Backend) -> (AppState, TestDatabase) {
     let db = TestDatabase::create(backend, "services");
     let settings = Settings::for_tests(&db.url);
     let pool = prepare_database(&settings).await.unwrap();
-    (AppState::new(&settings, pool, "https://issuer.test".into()).await.unwrap(), db)
+    let keys = start_signing_keys(&settings, &pool).await.unwrap();
+    (AppState::new(&settings, pool, "https://issuer.test".into(), keys).await.unwrap(), db)
 }
 
 fn tutorial() -> ClientCredentials {

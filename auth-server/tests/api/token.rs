@@ -57,7 +57,7 @@ shared_core::on_both_backends! {
         let app = spawn_app(backend).await;
         let missing = app.post_as_rs("/o/token/", &[("scope", "read")]).await;
         assert_oauth_error(missing, 400, "invalid_request").await;
-        let unsupported = app.post_as_rs("/o/token/", &[("grant_type", "authorization_code"), ("code", "x")]).await;
+        let unsupported = app.post_as_rs("/o/token/", &[("grant_type", "urn:ietf:params:oauth:grant-type:device_code")]).await;
         assert_oauth_error(unsupported, 400, "unsupported_grant_type").await;
         let repeated = app.http.post(app.url("/o/token/")).basic_auth(RS_ID, Some(RS_SECRET))
             .header("content-type", "application/x-www-form-urlencoded")
@@ -67,7 +67,9 @@ shared_core::on_both_backends! {
         assert_oauth_error(two_methods, 400, "invalid_request").await;
         let json = app.http.post(app.url("/o/token/")).basic_auth(RS_ID, Some(RS_SECRET))
             .json(&serde_json::json!({"grant_type": "client_credentials"})).send().await.unwrap();
-        assert_oauth_error(json, 415, "invalid_request").await;
+        assert_oauth_error(json, 400, "invalid_request").await;
+        let bare = app.http.post(app.url("/o/token/")).basic_auth(RS_ID, Some(RS_SECRET)).send().await.unwrap();
+        assert_oauth_error(bare, 400, "invalid_request").await;
         let no_password = app.post_as_rs("/o/token/", &[("grant_type", "password"), ("username", "a@example.com")]).await;
         assert_oauth_error(no_password, 400, "invalid_request").await;
         let no_refresh = app.post_as_rs("/o/token/", &[("grant_type", "refresh_token")]).await;

@@ -19,8 +19,18 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     TemporarilyUnavailable,
     ServerError,
-    /// RFC 6749 §4.1.2.1's code for a refused request: the resource server's "not the item's owner".
+    /// RFC 6749 §4.1.2.1's code for a refused request: the user denied consent; the resource server's "not
+    /// the item's owner".
     AccessDenied,
+    /// RFC 6749 §4.1.2.1: only `response_type=code` is supported.
+    UnsupportedResponseType,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` without a session.
+    LoginRequired,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` and the user has not consented yet.
+    ConsentRequired,
+    /// OpenID Connect Core §3.1.2.6: request objects (`request`, `request_uri`) are not supported.
+    RequestNotSupported,
+    RequestUriNotSupported,
     /// No such resource (404); this project's code, as RFC 6749 defines none.
     NotFound,
 }
@@ -40,6 +50,11 @@ impl ErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::ServerError => "server_error",
             Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::NotFound => "not_found",
         }
     }

@@ -3,12 +3,14 @@
 //! header.
 
 mod authorization;
+mod authorize;
 mod errors;
 mod requests;
 mod responses;
 mod scopes;
 
 pub use self::authorization::{Authorization, MAX_BEARER_TOKEN_BYTES};
+pub use self::authorize::AuthorizationRequest;
 pub use self::errors::{bearer_challenge, ErrorBody, ErrorCode};
 pub use self::requests::{TokenParameters, TokenRequest};
 pub use self::responses::{IntrospectionResponse, TokenResponse};

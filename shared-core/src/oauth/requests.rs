@@ -37,6 +37,13 @@ pub struct TokenRequest {
     pub client_id: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// authorization_code grant: the code, the redirect URI it was sent to, the PKCE verifier (RFC 7636).
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    pub code_verifier: Option<String>,
 }
 
 impl fmt::Debug for TokenRequest {
@@ -49,6 +56,9 @@ impl fmt::Debug for TokenRequest {
             .field("scope", &self.scope)
             .field("client_id", &self.client_id)
             .field("client_secret", &redacted(&self.client_secret))
+            .field("code", &redacted(&self.code))
+            .field("redirect_uri", &self.redirect_uri)
+            .field("code_verifier", &redacted(&self.code_verifier))
             .finish()
     }
 }
@@ -130,11 +140,25 @@ fn token_request_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Sch
             .title(Some(grant_type))
     };
     OneOfBuilder::new()
+        .item(
+            grant(
+                "authorization_code",
+                &[("code", "The code /o/authorize/ sent"), ("redirect_uri", "The redirect URI it was sent to")],
+            )
+            .property(
+                "code_verifier",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^[A-Za-z0-9._~-]{43,128}$"))
+                    .description(Some("PKCE (RFC 7636): required when the authorization request had a code_challenge")),
+            ),
+        )
         .item(grant("password", &[("username", "The user's email"), ("password", "The user's password")]))
         .item(grant("refresh_token", &[("refresh_token", "A live refresh token of this client")]))
         .item(grant("client_credentials", &[]))
         .description(Some(
-            "RFC 6749 §4.3 (password), §6 (refresh_token), §4.4 (client_credentials); unknown parameters are ignored",
+            "RFC 6749 §4.1.3 (authorization_code, with RFC 7636 PKCE), §4.3 (password), §6 (refresh_token), §4.4 \
+             (client_credentials); unknown parameters are ignored",
         ))
         .into()
 }
@@ -154,7 +178,7 @@ fn redacted(value: &Option<String>) -> Option<&'static str> {
 }
 
 /// RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were omitted."
-fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+pub(super) fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     let value = Option::<String>::deserialize(deserializer)?.filter(|value| !value.is_empty());
     if value.as_deref().is_some_and(|v| v.chars().any(char::is_control)) {
         return Err(serde::de::Error::custom("a parameter holds a control character"));

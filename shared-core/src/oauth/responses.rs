@@ -12,6 +12,9 @@ pub struct TokenResponse {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub refresh_token: Option<String>,
+    /// OpenID Connect: with the `openid` scope on the authorization code flow.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id_token: Option<String>,
 }
 
 /// RFC 7662 §2.2. An inactive token answers `{"active": false}` and nothing else.

@@ -42,6 +42,10 @@ impl Scopes {
         Scopes(self.0.intersection(&other.0).cloned().collect())
     }
 
+    pub fn union(&self, other: &Scopes) -> Scopes {
+        Scopes(self.0.union(&other.0).cloned().collect())
+    }
+
     pub fn without(&self, scope: &str) -> Scopes {
         Scopes(self.0.iter().filter(|s| *s != scope).cloned().collect())
     }

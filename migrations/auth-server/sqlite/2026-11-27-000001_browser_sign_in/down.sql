@@ -1,0 +1,11 @@
+DROP TABLE signing_keys;
+DROP INDEX access_tokens_authorization_code_id;
+ALTER TABLE access_tokens DROP COLUMN authorization_code_id;
+DROP TABLE authorization_codes;
+DROP TABLE consents;
+DROP TABLE sessions;
+ALTER TABLE clients DROP COLUMN require_pkce;
+ALTER TABLE clients DROP COLUMN skip_consent;
+ALTER TABLE clients DROP COLUMN allowed_origins;
+ALTER TABLE clients DROP COLUMN post_logout_redirect_uris;
+ALTER TABLE clients DROP COLUMN redirect_uris;
