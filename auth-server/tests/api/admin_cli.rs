@@ -2,9 +2,17 @@
 
 use std::process::{Command, Output};
 
+use crate::browser::*;
 use crate::helpers::*;
 
 fn cli(app: &TestApp, args: &[&str]) -> Output {
+    let output = run(app, args);
+    assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+/// The command's output, succeeded or not.
+fn run(app: &TestApp, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_auth-server"));
     // Only this test's settings: none a developer exported.
     for (name, _) in std::env::vars_os() {
@@ -12,15 +20,21 @@ fn cli(app: &TestApp, args: &[&str]) -> Output {
             command.env_remove(name);
         }
     }
-    let output = command
+    command
         .args(args)
         .env("AUTH_SERVER__DATABASE__URL", &app.db.url)
         .env("AUTH_SERVER__SECURITY__BCRYPT_COST", "4")
         .env("RUST_LOG", "warn")
         .output()
-        .expect("run auth-server");
-    assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    output
+        .expect("run auth-server")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn kids(jwks: &serde_json::Value) -> Vec<String> {
+    jwks["keys"].as_array().unwrap().iter().map(|key| key["kid"].as_str().unwrap().to_owned()).collect()
 }
 
 fn field(output: &Output, name: &str) -> String {
@@ -69,5 +83,80 @@ shared_core::on_both_backends! {
         cli(&app, &["user", "create", "--email", "Admin@Example.com", "--password", PASSWORD]);
         app.password_grant("admin@example.com", PASSWORD).await;
         cli(&app, &["migrate"]);
+    }
+
+    async fn a_code_flow_client_is_created_listed_and_updated_without_touching_its_secret(backend) {
+        let app = spawn_app(backend).await;
+        cli(&app, &[
+            "client", "create", "--name", "Web", "--client-id", "web-cli", "--client-secret", "web-cli-secret",
+            "--grant-types", "authorization_code,refresh_token", "--scopes", "openid,read",
+            "--redirect-uris", "https://app.example/cb", "--allowed-origins", "https://app.example", "--skip-consent",
+        ]);
+        let listed = stdout(&cli(&app, &["client", "list"]));
+        assert!(listed.contains("redirect_uris: https://app.example/cb\n"), "{listed}");
+        assert!(listed.contains("allowed_origins: https://app.example\n"), "{listed}");
+        assert!(listed.contains("consent: skipped"), "{listed}");
+        assert!(listed.contains("pkce: required"), "{listed}");
+        let form = [("grant_type", "client_credentials"), ("scope", "write")];
+        assert_oauth_error(app.post_as("/o/token/", "web-cli", "web-cli-secret", &form).await, 400, "unauthorized_client").await;
+
+        cli(&app, &[
+            "client", "update", "web-cli", "--grant-types", "authorization_code,refresh_token,client_credentials",
+            "--scopes", "openid,read,write", "--redirect-uris", "https://app.example/cb,https://app.example/cb2",
+            "--skip-consent", "false",
+        ]);
+        assert_eq!(app.post_as("/o/token/", "web-cli", "web-cli-secret", &form).await.status(), 200, "same secret, new grant and scope");
+        let listed = stdout(&cli(&app, &["client", "list"]));
+        assert!(listed.contains("redirect_uris: https://app.example/cb https://app.example/cb2\n"), "{listed}");
+        assert!(listed.contains("allowed_origins: https://app.example\n"), "untouched: {listed}");
+        assert!(!listed.contains("consent: skipped"), "{listed}");
+
+        for bad in ["http://evil.example/cb", "https://app.example/*", "https://app.example/cb#frag"] {
+            let refused = run(&app, &["client", "update", "web-cli", "--redirect-uris", bad]);
+            assert!(!refused.status.success(), "{bad} accepted");
+        }
+        assert!(stdout(&cli(&app, &["client", "list"])).contains("https://app.example/cb2"), "a refused update changes nothing");
+    }
+
+    async fn a_rotated_key_signs_and_the_old_one_stays_published_until_what_it_signed_expired(backend) {
+        let app = spawn_app(backend).await;
+        let first = kids(&app.get("/o/jwks/").await.json().await.unwrap());
+        assert_eq!(first.len(), 1);
+        let listed = stdout(&cli(&app, &["keys", "list"]));
+        assert!(listed.contains(&format!("{}  RS256", first[0])) && listed.contains("active (signs)"), "{listed}");
+
+        let rotated = stdout(&cli(&app, &["keys", "rotate"]));
+        let listed = stdout(&cli(&app, &["keys", "list"]));
+        let new_kid = rotated.split_whitespace().nth(3).unwrap().trim_end_matches(';').to_owned();
+        assert_ne!(new_kid, first[0]);
+        let line_of = |kid: &str| listed.lines().find(|l| l.starts_with(kid)).unwrap_or_else(|| panic!("{kid} in {listed}")).to_owned();
+        assert!(line_of(&new_kid).ends_with("active (signs)"), "{listed}");
+        assert!(line_of(&first[0]).contains("published until"), "{listed}");
+
+        // Running servers reload keys every 30 s; a restart loads them at once.
+        let app = TestApp { server: auth_server::testing::TestAuthServer::start(app.settings.clone()).await, ..app };
+        let published = kids(&app.get("/o/jwks/").await.json().await.unwrap());
+        assert_eq!(published.len(), 2, "{published:?}");
+        assert!(published.contains(&first[0]) && published.contains(&new_kid));
+
+        app.web_client(web_profile()).await;
+        assert_eq!(app.signup("kim@example.com", PASSWORD).await.status(), 201);
+        let (verifier, challenge) = pkce_pair();
+        let code = Browser::new().code_for(&app, WEB_ID, "kim@example.com", Some(&challenge)).await;
+        let tokens: serde_json::Value = app
+            .post_as("/o/token/", WEB_ID, WEB_SECRET, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", WEB_REDIRECT), ("code_verifier", &verifier)])
+            .await.json().await.unwrap();
+        let header = jsonwebtoken::decode_header(str_of(&tokens, "id_token")).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(new_kid.as_str()), "the new key signs");
+
+        // Once everything the old key signed has expired, it leaves the JWKS and `keys list` says retired.
+        let lifetime = app.settings.tokens.access_token_lifetime_secs;
+        let later = shared_core::clock::now() + lifetime + 1;
+        let keys = auth_server::service::keys::SigningKeys::new(lifetime);
+        keys.reload(&app.pool, later).await.unwrap();
+        assert_eq!(kids(&serde_json::from_slice(&keys.jwks()).unwrap()), vec![new_kid.clone()]);
+        let states = auth_server::service::keys::list(&app.pool, lifetime, later).await.unwrap();
+        let old = states.iter().find(|k| k.kid == first[0]).unwrap();
+        assert!(matches!(old.state, auth_server::service::keys::KeyState::Retired));
     }
 }
