@@ -180,6 +180,26 @@ impl LogoutRequest {
     }
 }
 
+/// The logout form: `confirm=yes` with the CSRF token signs out. (Only for the OpenAPI document: the
+/// handler reads it as `LogoutRequest` and `FormFields`.)
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct LogoutForm {
+    /// The client that registered `post_logout_redirect_uri`.
+    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    client_id: Option<String>,
+    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    post_logout_redirect_uri: Option<String>,
+    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    state: Option<String>,
+    /// `yes` signs out; anything else shows the confirmation page.
+    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    confirm: Option<String>,
+    /// Must equal the `csrftoken` cookie when signing out.
+    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    csrfmiddlewaretoken: Option<String>,
+}
+
 /// Where to send the browser after signing out: `post_logout_redirect_uri` if `client_id` registered it.
 async fn logout_destination(state: &AppState, request: &LogoutRequest) -> Result<Option<String>, Error> {
     let Some(uri) = request.post_logout_redirect_uri.clone().filter(|u| !u.is_empty()) else { return Ok(None) };
@@ -230,7 +250,7 @@ fn confirm_logout(req: &HttpRequest, state: &AppState, request: &LogoutRequest) 
 /// `POST /o/logout/`: with `confirm=yes` and the CSRF token, ends the session and goes to the
 /// post_logout_redirect_uri (or says so on a page); otherwise asks for confirmation.
 #[utoipa::path(post, path = "/o/logout/", tag = "browser",
-    request_body(content_type = "application/x-www-form-urlencoded",
+    request_body(content = LogoutForm, content_type = "application/x-www-form-urlencoded",
         description = "client_id, post_logout_redirect_uri, state; confirm=yes and csrfmiddlewaretoken to sign out"),
     responses(
         (status = 200, description = "Signed out, or the confirmation page (HTML)", content_type = "text/html"),

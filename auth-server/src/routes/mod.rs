@@ -78,7 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, origins: &Arc<AllowedOrigins>) {
         )
         .service(with_cors!(resource(USERINFO_PATH, "GET, POST")
             .route(web::get().to(oidc::userinfo))
-            .route(web::post().to(oidc::userinfo))))
+            .route(web::post().to(oidc::userinfo_post))))
         .service(with_cors!(resource(JWKS_PATH, "GET, HEAD")
             .route(web::get().to(oidc::jwks))
             .route(web::head().to(oidc::jwks))))

@@ -22,7 +22,7 @@ impl Modify for SecuritySchemes {
     paths(
         oauth::token, oauth::introspect, oauth::revoke, users::signup, users::change_password,
         browser::authorize, browser::authorize_form, browser::logout, browser::logout_form,
-        oidc::userinfo, oidc::jwks,
+        oidc::userinfo, oidc::userinfo_post, oidc::jwks,
         meta::metadata, meta::openid_configuration, meta::live, meta::ready, shared_core::api_doc::openapi_json,
     ),
     components(schemas(
@@ -30,7 +30,7 @@ impl Modify for SecuritySchemes {
         shared_core::oauth::TokenResponse, shared_core::oauth::AuthorizationRequest, shared_core::oauth::IntrospectionResponse, shared_core::oauth::ErrorBody,
         shared_core::account::SignupRequest, shared_core::account::SignupResponse,
         shared_core::account::PasswordChangeRequest, shared_core::FieldErrors, shared_core::field_errors::FieldErrorsOrError,
-        shared_core::field_errors::Empty,
+        shared_core::field_errors::Empty, crate::service::oidc::UserInfo, oidc::JwksDoc, oidc::JwkDoc, browser::LogoutForm,
     )),
     modifiers(&SecuritySchemes),
 )]

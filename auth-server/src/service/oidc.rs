@@ -60,12 +60,17 @@ impl<'a> UserClaims<'a> {
 }
 
 /// The userinfo answer (Core §5.3.2): `sub` and the claims the token's scopes allow.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserInfo {
+    /// The user's stable id (a UUID, never the email).
     pub sub: String,
+    /// With the `email` scope.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = String)]
     pub email: Option<String>,
+    /// With the `email` scope; false: signup does not verify addresses.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = bool)]
     pub email_verified: Option<bool>,
 }
 

@@ -6,45 +6,61 @@ use serde::{Deserialize, Serialize};
 
 use super::requests::empty_as_none;
 
+// The OpenAPI attributes say what the handlers enforce: a form value is a string (never null), holds no
+// control character (refused as malformed), and `client_id` is required (RFC 6749 §4.1.1).
+
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct AuthorizationRequest {
     /// `code` (the only response type).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub response_type: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = true, min_length = 1, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// One of the client's registered redirect URIs, exactly; may be left out when it has only one.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
     /// Space-separated; `openid` makes it an OpenID Connect request.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Returned unchanged with the code or the error (CSRF protection of the client).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Copied into the id_token (OpenID Connect replay protection).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     /// RFC 7636: `BASE64URL(SHA256(code_verifier))`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub code_challenge: Option<String>,
     /// `S256` (`plain` is refused).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub code_challenge_method: Option<String>,
     /// Space-separated: `none`, `login`, `consent`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// Seconds: an older sign-in asks for the password again.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub max_age: Option<String>,
     /// Only `query` is supported.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub response_mode: Option<String>,
     /// Request objects are not supported (`request_not_supported`).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub request: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"), param(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub request_uri: Option<String>,
 }
