@@ -1,5 +1,6 @@
 //! The one owner of the OpenID Connect signing keys: generation (RSA 2048, RS256), storage, rotation, the
-//! JWKS. Everything else asks it to sign. jsonwebtoken does the signing; aws-lc-rs generates the keys.
+//! JWKS. Everything else asks it to sign. jsonwebtoken does the signing (through [`super::jws`], which keeps
+//! the key parsed); aws-lc-rs generates the keys.
 //!
 //! A key signs until it is superseded by a rotation; it stays in the JWKS for as long as anything it signed
 //! may still be verified (`published_for`, the longest token lifetime), then it is retired. Several server
@@ -122,6 +123,7 @@ pub struct SigningKeys {
 
 impl SigningKeys {
     pub fn new(published_for: i64) -> Self {
+        super::jws::install();
         let loaded = Loaded { signer: None, jwks: Bytes::from_static(br#"{"keys":[]}"#) };
         Self { loaded: RwLock::new(loaded), published_for }
     }

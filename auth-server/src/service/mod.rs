@@ -10,6 +10,7 @@ pub mod code_exchange;
 pub mod grants;
 pub mod introspection;
 pub mod janitor;
+pub mod jws;
 pub mod keys;
 pub mod oidc;
 pub mod origins;
