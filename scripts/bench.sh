@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Load benchmark of both servers. Builds the release binaries, starts both on a fresh database (SQLite files
 # in a temp dir, or with --postgres URL two new databases made from that URL and dropped afterwards),
-# prepares users, tokens and items over HTTP, seeds bulk rows straight in SQL, and runs each scenario with
-# wrk (Debian's package, installed if missing) for a fixed time. One line per scenario: requests/s, p50 and
-# p99 latency, non-2xx count and the ratio to the ceiling, which is `GET /health/live` of the same server in
-# the same run. Targets are printed for information only: the exit status is non-zero only when something
-# did not work (a server did not start or died, a scenario had no successful request, seeding failed).
+# prepares users, tokens, items and a browser sign-in (login and consent pages) over HTTP, seeds bulk rows
+# straight in SQL, and runs each scenario with wrk (Debian's package, installed if missing) for a fixed
+# time. One line per scenario: requests/s, p50 and p99 latency, non-2xx count and the ratio to the ceiling,
+# which is `GET /health/live` of the same server in the same run. Targets are printed for information
+# only: the exit status is non-zero only when something did not work (a server did not start or died, a
+# scenario had no successful request, seeding failed).
 #
 # usage: scripts/bench.sh [--smoke] [--postgres URL] [--duration SECONDS] [--connections N] [--threads N]
 #                         [--skip-build] [--out FILE]
 #   --smoke      CI mode: 2 s per scenario and small seeds (1 000 rows instead of 1 000 000 / 100 000)
 #   --out FILE   also write the table as Markdown with the machine, date, commit and database
+#   --duration   seconds per scenario (10; smoke 2); as_code_exchange runs at most 20 s: its codes, minted
+#                just before it, live 60 s
 # Traffic goes to 127.0.0.1 only; the servers and temp files are always cleaned up on exit.
 set -euo pipefail
 ORIG_PWD=$PWD
@@ -43,8 +46,15 @@ else
     RSS_TOKENS=100000 BIG_ROWS=1000000 RSS_CAP_SECS=900 # BIG_ROWS: the tables' size in full mode
 fi
 FIRST_SEEN_POOL=$((DURATION * 20000)) # more than a 2-core machine can introspect in DURATION seconds
+# Authorization codes live 60 s (the server's default, kept): the exchange scenario's codes are minted for
+# 1.5 times its duration just before it, so it runs at most 20 s (minting and using them then take < 60 s).
+EXCHANGE_SECS=$((DURATION < 20 ? DURATION : 20)) MINT_SECS=$(((DURATION < 20 ? DURATION : 20) * 3 / 2))
 USERS=4 ITEMS=100 PASSWORD=bench-horse-battery-1 RUN_TAG=b$$
 BASIC="Basic $(printf '%s' rs-id:rs-secret | base64)"
+# The browser sign-in client: confidential, consent asked (and remembered), PKCE required.
+WEB_ID=bench-web WEB_SECRET=bench-web-secret WEB_SCOPE='openid email read'
+WEB_REDIRECT=http://127.0.0.1:9/callback # never contacted: the Location is read, not followed
+WEB_BASIC="Basic $(printf '%s' "$WEB_ID:$WEB_SECRET" | base64)"
 FORM=application/x-www-form-urlencoded
 FAILED=0
 
@@ -121,6 +131,10 @@ env RUST_LOG=warn AUTH_SERVER__HTTP__HOST=127.0.0.1 AUTH_SERVER__HTTP__PORT="$AU
     AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_ID=rs-id AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET=rs-secret \
     AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES=password,refresh_token,client_credentials \
     AUTH_SERVER__CLIENTS__TUTORIAL__SCOPES=read,write,introspection \
+    AUTH_SERVER__CLIENTS__WEB__CLIENT_ID="$WEB_ID" AUTH_SERVER__CLIENTS__WEB__CLIENT_SECRET="$WEB_SECRET" \
+    AUTH_SERVER__CLIENTS__WEB__NAME='Bench web app' AUTH_SERVER__CLIENTS__WEB__REDIRECT_URIS="$WEB_REDIRECT" \
+    AUTH_SERVER__CLIENTS__WEB__GRANT_TYPES=authorization_code,refresh_token \
+    AUTH_SERVER__CLIENTS__WEB__SCOPES=openid,email,read \
     target/release/auth-server >"$TMP/auth.log" 2>&1 &
 AUTH_PID=$!
 PIDS+=("$AUTH_PID")
@@ -181,6 +195,19 @@ RS_USER_ID=$(sql "$RS_DB" "SELECT id FROM users WHERE email = '$(email 1)'")
 RSS_BASELINE_KB=$(awk '/^VmRSS:/ { print $2 }' "/proc/$RS_PID/status")
 log "prepared ${#USER_IDS[@]} users, $ITEMS items, one user token; resource-server VmRSS ${RSS_BASELINE_KB} kB"
 
+# A browser session of user 1 with the consent to WEB_SCOPE remembered (login and consent pages, one code
+# exchanged to check the id_token and to warm the client-secret memory). One PKCE verifier serves every code.
+PKCE_VERIFIER=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+python3 scripts/bench/browser_sign_in.py "$AUTH_URL" "$WEB_ID" "$WEB_SECRET" "$WEB_REDIRECT" "$WEB_SCOPE" \
+    "$(email 1)" "$PASSWORD" "$PKCE_VERIFIER" >"$TMP/browser.out" || die "the browser sign-in failed"
+SESSION_COOKIE=$(sed -n 's/^COOKIE //p' "$TMP/browser.out")
+PKCE_CHALLENGE=$(sed -n 's/^CHALLENGE //p' "$TMP/browser.out")
+urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+AUTHORIZE_PATH="/o/authorize/?response_type=code&client_id=$WEB_ID&redirect_uri=$(urlencode "$WEB_REDIRECT")"
+AUTHORIZE_PATH+="&scope=$(urlencode "$WEB_SCOPE")&state=bench-state&nonce=bench-nonce"
+AUTHORIZE_PATH+="&code_challenge=$PKCE_CHALLENGE&code_challenge_method=S256"
+log "signed in through the browser pages as $(email 1); consent to '$WEB_SCOPE' remembered for $WEB_ID"
+
 # seed_tokens NAME COUNT: mints COUNT user tokens into $TMP/NAME.tokens and inserts their digests as access
 # tokens of rs-id (bcrypt makes the password grant ~4/s/core, so issuing them over HTTP is no option).
 seed_tokens() {
@@ -212,6 +239,9 @@ rs_get=(BENCH_AUTHORIZATION="$BEARER")
 introspect=(BENCH_METHOD=POST BENCH_CONTENT_TYPE="$FORM" BENCH_AUTHORIZATION="$BASIC" BENCH_BODY="token=$USER_TOKEN")
 token_cc=(BENCH_METHOD=POST BENCH_CONTENT_TYPE="$FORM" BENCH_AUTHORIZATION="$BASIC" BENCH_BODY=grant_type=client_credentials)
 token_password=(BENCH_METHOD=POST BENCH_CONTENT_TYPE="$FORM" BENCH_AUTHORIZATION="$BASIC" BENCH_BODY="$password_form")
+authorize=(BENCH_COOKIE="$SESSION_COOKIE")
+code_exchange=(BENCH_AUTHORIZATION="$WEB_BASIC"
+    BENCH_BODY="&redirect_uri=$(urlencode "$WEB_REDIRECT")&code_verifier=$PKCE_VERIFIER")
 
 # --- ceilings ---------------------------------------------------------------------------------------------------
 log "measuring: ${DURATION}s per scenario, $CONNECTIONS connections, $THREADS threads"
@@ -242,6 +272,39 @@ against_ceiling as_introspect "$CEIL_AS" 0.25 5 "client Basic auth, active user 
 run_wrk as_token_cc "$DURATION" "$AUTH_URL/o/token/" static.lua "${token_cc[@]}"
 measured as_token_cc
 against_ceiling as_token_cc "$CEIL_AS" 0.10 "" "grant_type=client_credentials"
+
+# Browser sign-in. wrk counts 3xx as success, so the codes the server stored are counted: one per request.
+codes_now() { sql "$AUTH_DB" "SELECT count(*) FROM authorization_codes"; }
+codes_before=$(codes_now)
+run_wrk as_authorize_remembered "$DURATION" "$AUTH_URL$AUTHORIZE_PATH" static.lua "${authorize[@]}"
+measured as_authorize_remembered
+issued=$(($(codes_now) - codes_before))
+note="signed-in user, consent remembered, PKCE S256: a redirect with a new code each; $issued codes stored"
+if ((issued < W_requests)); then
+    log "ERROR: as_authorize_remembered: $W_requests answers but only $issued codes stored"
+    note+=" for $W_requests answers (NOT every answer carried a code)"
+    FAILED=1
+fi
+against_ceiling as_authorize_remembered "$CEIL_AS" 0.10 "" "$note"
+
+# Every exchange needs an unused code, and codes live 60 s: mint a pool through the same GET just before.
+run_wrk code_mint "$MINT_SECS" "$AUTH_URL$AUTHORIZE_PATH" code_mint.lua "${authorize[@]}" \
+    BENCH_CODES_OUT="$TMP/mint"
+wrk_numbers code_mint
+alive
+cat "$TMP"/mint.* >"$TMP/codes.tokens"
+minted=$(wc -l <"$TMP/codes.tokens")
+((minted >= W_requests && minted > 0)) ||
+    die "minting codes: $W_requests answers to GET /o/authorize/ but $minted codes in them"
+log "minted $minted codes in ${W_secs}s ($W_rps/s)"
+run_wrk as_code_exchange "$EXCHANGE_SECS" "$AUTH_URL/o/token/" code_pool.lua "${code_exchange[@]}" \
+    BENCH_TOKENS="$TMP/codes.tokens"
+measured as_code_exchange
+note="confidential client (secret remembered), PKCE S256, scope '$WEB_SCOPE': access, refresh and id_token"
+note+=" (RS256); ${W_used:?} codes used of $minted minted through GET /o/authorize/ in the ${MINT_SECS}s before"
+((W_used >= minted)) && note+="; pool used up after ${W_secs}s"
+((EXCHANGE_SECS < DURATION)) && note+="; run for ${EXCHANGE_SECS}s, not ${DURATION}s (codes live 60 s)"
+against_ceiling as_code_exchange "$CEIL_AS" 0.05 "" "$note"
 
 # drain_bcrypt: waits until the password logins still queued for bcrypt (closed connections do not cancel
 # them) are done, so they do not eat the CPU of the next scenario: one more login waits behind them all.
