@@ -35,8 +35,9 @@
 # Needs: bash, curl, python3 (3.10+, with venv; on Debian, python3-venv is installed with apt-get when
 # missing), PyPI to install schemathesis the first time, and cargo unless both binaries are given.
 # Starts its own servers: SQLite in a temporary folder, free loopback ports, bcrypt cost 4, the tutorial's
-# client rs-id/rs-secret. Runs as root in CI or as any user. Exits 0 only when every server's run passed;
-# the last line is "N passed, M failed" (servers).
+# client rs-id/rs-secret and a browser sign-in client sth-web (authorization code, OpenID Connect). Runs as
+# root in CI or as any user. Exits 0 only when every server's run passed; the last line is
+# "N passed, M failed" (servers).
 set -euo pipefail
 # Binaries given on the command line are taken relative to the caller's directory.
 bins=()
@@ -137,6 +138,14 @@ ready() { # ready URL LOG: bounded wait for 200 from URL, showing the log when i
     done
 }
 
+# The browser sign-in client the hooks sign in with (hooks.py, sections 1 and 2): a first-party client
+# (skip_consent: the login form answers with the code), exactly one redirect URI (so redirect_uri may be
+# left out, RFC 6749 §3.1.2.3), PKCE allowed but not required (a token request without code_verifier is
+# valid by the document when the code had no challenge; the hooks mint such a code for it). The URIs are
+# on the loopback's discard port: nothing follows the redirects (neither schemathesis nor the hooks).
+web_id=sth-web web_secret=sth-web-secret
+web_redirect=http://127.0.0.1:9/sth/callback web_signed_out=http://127.0.0.1:9/sth/signed-out
+
 echo "== auth-server on $auth_url, resource-server on $rs_url (SQLite in $work)"
 start auth-server \
     AUTH_SERVER__HTTP__PORT="$auth_port" \
@@ -145,7 +154,17 @@ start auth-server \
     AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_ID=rs-id \
     AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET=rs-secret \
     AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES=password,refresh_token,client_credentials \
-    AUTH_SERVER__CLIENTS__TUTORIAL__SCOPES=read,write,introspection
+    AUTH_SERVER__CLIENTS__TUTORIAL__SCOPES=read,write,introspection \
+    AUTH_SERVER__CLIENTS__STH__CLIENT_ID="$web_id" \
+    AUTH_SERVER__CLIENTS__STH__CLIENT_SECRET="$web_secret" \
+    AUTH_SERVER__CLIENTS__STH__NAME="Schemathesis web app" \
+    AUTH_SERVER__CLIENTS__STH__GRANT_TYPES=authorization_code,refresh_token \
+    AUTH_SERVER__CLIENTS__STH__SCOPES=openid,email,profile,read,write \
+    AUTH_SERVER__CLIENTS__STH__REDIRECT_URIS="$web_redirect" \
+    AUTH_SERVER__CLIENTS__STH__POST_LOGOUT_REDIRECT_URIS="$web_signed_out" \
+    AUTH_SERVER__CLIENTS__STH__ALLOWED_ORIGINS=http://127.0.0.1:9 \
+    AUTH_SERVER__CLIENTS__STH__SKIP_CONSENT=true \
+    AUTH_SERVER__CLIENTS__STH__ALLOW_NO_PKCE=true
 ready "$auth_url/health/ready" "$work/auth-server.log"
 start resource-server \
     RESOURCE_SERVER__HTTP__PORT="$rs_port" \
@@ -157,6 +176,8 @@ ready "$rs_url/health/ready" "$work/resource-server.log"
 
 # 4. Schemathesis, one document at a time.
 export SCHEMATHESIS_HOOKS=$here/hooks.py STH_AUTH_URL=$auth_url STH_CLIENT_ID=rs-id STH_CLIENT_SECRET=rs-secret
+export STH_WEB_CLIENT_ID=$web_id STH_WEB_CLIENT_SECRET=$web_secret STH_WEB_REDIRECT_URI=$web_redirect
+export STH_WEB_POST_LOGOUT_REDIRECT_URI=$web_signed_out
 export STH_STRICT=${STH_STRICT:-0}
 export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ beside hooks.py in the work tree
 # shellcheck disable=SC2206 # word-splitting is the point

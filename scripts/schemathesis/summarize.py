@@ -5,14 +5,16 @@
 
 The console output of `schemathesis run` shows one failure per operation, check and message; the NDJSON
 report holds every failing test case. Failures are grouped here by operation, check, response status and a
-signature of the response body (the OAuth `error` code and a normalised description, or the sorted field
-names and messages of a DRF field-error body), so that two different causes behind the same check are
-listed apart. --all shows every example of each group instead of the first. Standard library only.
+signature of the response body (the OAuth `error` code and a normalised description, the sorted field
+names and messages of a DRF field-error body, or the title and the alert of an HTML page), so that two
+different causes behind the same check are listed apart. --all shows every example of each group instead
+of the first. Standard library only.
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import shlex
@@ -38,11 +40,35 @@ def _normalise(text: str) -> str:
     return text[:120]
 
 
+def _page_text(raw: bytes) -> str | None:
+    """The auth server's HTML pages (error, login, consent, logout): the title and the alert's message."""
+    text = raw.decode("utf-8", "replace")
+    if not text.lstrip().lower().startswith("<!doctype html"):
+        return None
+    title = re.search(r"<title>(.*?)</title>", text, re.S)
+    alert = re.search(r'role="alert">(.*?)</p>', text, re.S)
+    parts = [html.unescape(m.group(1).strip()) for m in (title, alert) if m]
+    return "HTML page: " + (": ".join(parts) or "untitled")
+
+
+def _page_signature(raw: bytes) -> str | None:
+    text = _page_text(raw)
+    return _normalise(text) if text else None
+
+
+def _excerpt(raw: bytes) -> str:
+    """What a reproduction shows of a response body: a page's title and message, or the first 400 bytes."""
+    return _page_text(raw) or raw[:400].decode("utf-8", "replace")
+
+
 def _body_signatures(raw: bytes) -> list[str]:
     """One signature per cause the body names: a field-error body with two messages is in two groups."""
     try:
         body = json.loads(raw)
     except ValueError:
+        page = _page_signature(raw)
+        if page:
+            return [page]
         return [f"non-JSON body {raw[:60]!r}" if raw else "empty body"]
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         # "invalid JSON body: invalid type: map, ..." -> "invalid JSON body"
@@ -146,7 +172,7 @@ def main() -> int:
                 print(f"    phase {example['phase']}, mode {example['mode']}: {example['scenario']}")
                 if example["request"]:
                     print(f"    {_curl(example['request'])}")
-                print(f"    -> {status} {example['response'][:400].decode('utf-8', 'replace')}")
+                print(f"    -> {status} {_excerpt(example['response'])}")
     for error in errors:
         kind, data = next(iter(error.items()))
         print(f"\n{kind} in {data.get('phase')} phase, {data.get('label')}: {json.dumps(data.get('value'))[:1000]}")

@@ -180,23 +180,24 @@ impl LogoutRequest {
     }
 }
 
-/// The logout form: `confirm=yes` with the CSRF token signs out. (Only for the OpenAPI document: the
-/// handler reads it as `LogoutRequest` and `FormFields`.)
+/// The logout form: `confirm=yes` with the CSRF token signs out. Any value is taken as it is: an
+/// unregistered post_logout_redirect_uri is a 400 page, another `confirm` shows the confirmation page.
+// Only for the OpenAPI document: the handler reads the form as `LogoutRequest` and `FormFields`.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct LogoutForm {
     /// The client that registered `post_logout_redirect_uri`.
-    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(value_type = String, required = false)]
     client_id: Option<String>,
-    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(value_type = String, required = false)]
     post_logout_redirect_uri: Option<String>,
-    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(value_type = String, required = false)]
     state: Option<String>,
     /// `yes` signs out; anything else shows the confirmation page.
-    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(value_type = String, required = false)]
     confirm: Option<String>,
     /// Must equal the `csrftoken` cookie when signing out.
-    #[schema(value_type = String, required = false, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(value_type = String, required = false)]
     csrfmiddlewaretoken: Option<String>,
 }
 
