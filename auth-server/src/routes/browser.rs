@@ -165,6 +165,9 @@ struct LogoutRequest {
     post_logout_redirect_uri: Option<String>,
     #[serde(default)]
     state: Option<String>,
+    /// An id_token this server issued: names the client when `client_id` is left out.
+    #[serde(default)]
+    id_token_hint: Option<String>,
 }
 
 impl LogoutRequest {
@@ -173,6 +176,7 @@ impl LogoutRequest {
             ("client_id", &self.client_id),
             ("post_logout_redirect_uri", &self.post_logout_redirect_uri),
             ("state", &self.state),
+            ("id_token_hint", &self.id_token_hint),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().filter(|v| !v.is_empty()).map(|v| (name, v)))
@@ -193,6 +197,9 @@ pub struct LogoutForm {
     post_logout_redirect_uri: Option<String>,
     #[schema(value_type = String, required = false)]
     state: Option<String>,
+    /// An id_token this server issued; names the client instead of `client_id`.
+    #[schema(value_type = String, required = false)]
+    id_token_hint: Option<String>,
     /// `yes` signs out; anything else shows the confirmation page.
     #[schema(value_type = String, required = false)]
     confirm: Option<String>,
@@ -201,11 +208,26 @@ pub struct LogoutForm {
     csrfmiddlewaretoken: Option<String>,
 }
 
-/// Where to send the browser after signing out: `post_logout_redirect_uri` if `client_id` registered it.
+/// Where to send the browser after signing out: `post_logout_redirect_uri` if the client named by
+/// `client_id`, or by the `aud` of `id_token_hint` (RP-Initiated Logout §2), registered it.
 async fn logout_destination(state: &AppState, request: &LogoutRequest) -> Result<Option<String>, Error> {
-    let Some(uri) = request.post_logout_redirect_uri.clone().filter(|u| !u.is_empty()) else { return Ok(None) };
-    let Some(client_id) = request.client_id.clone().filter(|c| !c.is_empty()) else {
-        return Err(Error::BadPageRequest("post_logout_redirect_uri needs the client_id that registered it."));
+    let present = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+    let Some(uri) = present(&request.post_logout_redirect_uri) else { return Ok(None) };
+    let client_id = match (present(&request.client_id), present(&request.id_token_hint)) {
+        (client_id, Some(hint)) => {
+            let audience = state
+                .keys
+                .id_token_audience(&hint, &state.issuer)
+                .ok_or(Error::BadPageRequest("The id_token_hint was not issued by this server."))?;
+            if client_id.is_some_and(|id| id != audience) {
+                return Err(Error::BadPageRequest("The id_token_hint was issued to another client."));
+            }
+            audience
+        }
+        (Some(client_id), None) => client_id,
+        (None, None) => {
+            return Err(Error::BadPageRequest("post_logout_redirect_uri needs the client_id that registered it."))
+        }
     };
     let row = db::read(&state.pool, move |c| Ok(clients::find_by_client_id(c, &client_id)?)).await?;
     let registered =
@@ -227,6 +249,7 @@ async fn logout_destination(state: &AppState, request: &LogoutRequest) -> Result
         ("client_id" = Option<String>, Query, description = "The client whose post_logout_redirect_uri is given"),
         ("post_logout_redirect_uri" = Option<String>, Query, description = "Registered for client_id; where to go afterwards"),
         ("state" = Option<String>, Query, description = "Added to the post_logout_redirect_uri"),
+        ("id_token_hint" = Option<String>, Query, description = "An id_token this server issued; names the client instead of client_id"),
     ),
     responses(
         (status = 200, description = "The confirmation page (HTML)", content_type = "text/html"),

@@ -16,7 +16,7 @@ use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::KeyPair as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -110,6 +110,8 @@ struct Signer {
 
 struct Loaded {
     signer: Option<Signer>,
+    /// The published keys by `kid`, to check what this server signed (an `id_token_hint`).
+    verifiers: Vec<(String, DecodingKey)>,
     /// `{"keys": [...]}`, as served.
     jwks: Bytes,
 }
@@ -124,7 +126,7 @@ pub struct SigningKeys {
 impl SigningKeys {
     pub fn new(published_for: i64) -> Self {
         super::jws::install();
-        let loaded = Loaded { signer: None, jwks: Bytes::from_static(br#"{"keys":[]}"#) };
+        let loaded = Loaded { signer: None, verifiers: Vec::new(), jwks: Bytes::from_static(br#"{"keys":[]}"#) };
         Self { loaded: RwLock::new(loaded), published_for }
     }
 
@@ -165,9 +167,16 @@ impl SigningKeys {
         };
         let published: Vec<serde_json::Value> =
             rows.iter().filter_map(|row| serde_json::from_str(&row.public_jwk).ok()).collect();
+        let verifiers = published
+            .iter()
+            .filter_map(|jwk| {
+                let (kid, n, e) = (jwk["kid"].as_str()?, jwk["n"].as_str()?, jwk["e"].as_str()?);
+                Some((kid.to_owned(), DecodingKey::from_rsa_components(n, e).ok()?))
+            })
+            .collect();
         let jwks = Bytes::from(json!({ "keys": published }).to_string());
         let mut loaded = self.loaded.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *loaded = Loaded { signer, jwks };
+        *loaded = Loaded { signer, verifiers, jwks };
         Ok(())
     }
 
@@ -178,6 +187,21 @@ impl SigningKeys {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(signer.kid.clone());
         jsonwebtoken::encode(&header, claims, &signer.key).map_err(KeyError::Sign)
+    }
+
+    /// The `aud` of an id_token this server signed with a published key, expired or not (OpenID Connect
+    /// RP-Initiated Logout §2: the hint only names the client and the user). `None` for anything else.
+    pub fn id_token_audience(&self, token: &str, issuer: &str) -> Option<String> {
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
+        let loaded = self.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (_, key) = loaded.verifiers.iter().find(|(known, _)| *known == kid)?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        validation.set_issuer(&[issuer]);
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, key, &validation).ok()?.claims;
+        claims["aud"].as_str().map(str::to_owned)
     }
 
     /// The JWKS document (RFC 7517 §5).
@@ -262,6 +286,7 @@ mod tests {
                 kid: key.kid.clone(),
                 key: EncodingKey::from_rsa_pem(key.private_key_pem.as_bytes()).unwrap(),
             }),
+            verifiers: Vec::new(),
             jwks: Bytes::new(),
         };
         let token = keys.sign(&json!({"sub": "s", "exp": 4_000_000_000i64})).unwrap();

@@ -161,6 +161,32 @@ shared_core::on_both_backends! {
         assert_eq!(param(&location(&after), "error").as_deref(), Some("login_required"));
     }
 
+    async fn an_id_token_hint_names_the_client_for_the_post_logout_redirect(backend) {
+        let app = signed_up(backend).await;
+        let browser = Browser::new();
+        let (verifier, challenge) = pkce_pair();
+        let code = browser.code_for(&app, WEB_ID, "ada@example.com", Some(&challenge)).await;
+        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", WEB_REDIRECT), ("code_verifier", verifier.as_str())];
+        let tokens: serde_json::Value = app.post_as("/o/token/", WEB_ID, WEB_SECRET, &form).await.json().await.unwrap();
+        let hint = str_of(&tokens, "id_token").to_owned();
+        let logout = |query: String| app.url(&format!("/o/logout/?post_logout_redirect_uri=http://127.0.0.1:9/signed-out&state=bye{query}"));
+
+        // The signature's first character changed: fully significant bits, still base64url.
+        let mut forged = hint.clone();
+        let at = forged.rfind('.').unwrap() + 1;
+        let flipped = if forged[at..].starts_with('A') { "B" } else { "A" };
+        forged.replace_range(at..=at, flipped);
+        page(browser.get(&logout(format!("&id_token_hint={forged}"))).await, 400, "a hint with a wrong signature").await;
+        page(browser.get(&logout(format!("&id_token_hint={hint}&client_id={RS_ID}"))).await, 400, "a hint of another client").await;
+        page(browser.get(&logout(String::new())).await, 400, "neither client_id nor a hint").await;
+
+        let confirm = page(browser.get(&logout(format!("&id_token_hint={hint}"))).await, 200, "confirm").await;
+        let out = browser.submit(&app.url("/o/logout/"), &confirm, &[]).await;
+        assert_eq!(location(&out).as_str(), "http://127.0.0.1:9/signed-out?state=bye");
+        let after = browser.get(&start_url(&app, "&prompt=none")).await;
+        assert_eq!(param(&location(&after), "error").as_deref(), Some("login_required"));
+    }
+
     async fn userinfo_needs_a_live_token_with_openid(backend) {
         let app = signed_up(backend).await;
         let anonymous = app.get("/o/userinfo/").await;
