@@ -94,8 +94,6 @@ pub struct Client {
     pub grant_types: Vec<String>,
     pub scopes: Scopes,
     pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub allowed_origins: Vec<String>,
     pub skip_consent: bool,
     pub require_pkce: bool,
 }
@@ -111,8 +109,6 @@ impl Client {
             grant_types: list(&row.grant_types),
             scopes: Scopes::parse(&row.scopes).unwrap_or_default(),
             redirect_uris: list(&row.redirect_uris),
-            post_logout_redirect_uris: list(&row.post_logout_redirect_uris),
-            allowed_origins: list(&row.allowed_origins),
             skip_consent: row.skip_consent,
             require_pkce: row.require_pkce,
         }
