@@ -9,15 +9,16 @@ use actix_web::web::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use shared_core::oauth::{IntrospectionResponse, TokenParameters, TokenRequest};
 
+use crate::discovery::{self, DiscoveryError, Endpoints};
 use crate::error::{Error, UpstreamError};
 use crate::settings::AuthSettings;
 
-const INTROSPECT_PATH: &str = "/o/introspect/";
-const TOKEN_PATH: &str = "/o/token/";
+const INTROSPECT: &str = "introspection";
+const TOKEN: &str = "token";
 
 pub struct AuthClient {
     http: reqwest::Client,
-    base_url: String,
+    endpoints: Endpoints,
     client_id: String,
     client_secret: String,
     introspection_token: Option<String>,
@@ -37,17 +38,27 @@ fn transport(path: &'static str) -> impl FnOnce(reqwest::Error) -> UpstreamError
     move |source| UpstreamError::Transport { path, source }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the HTTP client could not be built")]
+    Client(#[from] reqwest::Error),
+    #[error("discovery of the auth server failed")]
+    Discovery(#[from] DiscoveryError),
+}
+
 impl AuthClient {
-    pub fn new(settings: &AuthSettings) -> reqwest::Result<Self> {
+    /// The client, with the auth server's endpoints resolved (discovery waits for the auth server).
+    pub async fn connect(settings: &AuthSettings) -> Result<Self, ConnectError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
             .build()?;
+        let endpoints = discovery::resolve(&http, settings).await?;
         Ok(Self {
             http,
-            base_url: settings.base_url.trim_end_matches('/').to_owned(),
+            endpoints,
             client_id: settings.client_id.clone(),
             client_secret: settings.client_secret.clone(),
             introspection_token: Some(settings.introspection_token.clone()).filter(|t| !t.is_empty()),
@@ -56,26 +67,26 @@ impl AuthClient {
         })
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
     /// Asks the auth server about `token`. Transport failures, timeouts, 5xx, and refusals of this server's
     /// own credentials (a misconfiguration the caller cannot fix) are all failures of the upstream.
     pub async fn introspect(&self, token: &str) -> Result<IntrospectionResponse, UpstreamError> {
         let parameters = TokenParameters { token: Some(token.to_owned()), ..TokenParameters::default() };
-        let request = self.http.post(self.url(INTROSPECT_PATH)).timeout(self.timeout).form(&parameters);
+        let request = self.http.post(&self.endpoints.introspection).timeout(self.timeout).form(&parameters);
         let request = match &self.introspection_token {
             Some(bearer) => request.bearer_auth(bearer),
             None => request.basic_auth(&self.client_id, Some(&self.client_secret)),
         };
-        let response = request.send().await.map_err(transport(INTROSPECT_PATH))?;
+        let response = request.send().await.map_err(transport(INTROSPECT))?;
         let status = response.status();
         if status.is_client_error() {
             return Err(UpstreamError::CredentialsRefused(status));
         }
         if !status.is_success() {
-            return Err(UpstreamError::Status { path: INTROSPECT_PATH, status });
+            return Err(UpstreamError::Status { path: INTROSPECT, status });
         }
         response.json().await.map_err(UpstreamError::Malformed)
     }
@@ -83,8 +94,8 @@ impl AuthClient {
     /// Forwards a token request to the token endpoint with this server's client credentials.
     pub async fn token(&self, request: &TokenRequest) -> Result<Upstream, Error> {
         let request =
-            self.http.post(self.url(TOKEN_PATH)).basic_auth(&self.client_id, Some(&self.client_secret)).form(request);
-        self.send(TOKEN_PATH, request).await
+            self.http.post(&self.endpoints.token).basic_auth(&self.client_id, Some(&self.client_secret)).form(request);
+        self.send(TOKEN, request).await
     }
 
     /// Forwards a JSON body (and the caller's `Authorization`, if any) to an account endpoint.
@@ -95,7 +106,8 @@ impl AuthClient {
         authorization: Option<&str>,
         body: &serde_json::Value,
     ) -> Result<Upstream, Error> {
-        let mut request = self.http.request(method, self.url(path)).json(body);
+        let url = format!("{}{path}", self.endpoints.base);
+        let mut request = self.http.request(method, url).json(body);
         if let Some(value) = authorization {
             request = request.header(AUTHORIZATION, value);
         }
@@ -113,8 +125,8 @@ impl AuthClient {
         Ok(Upstream { status, content_type, body })
     }
 
-    /// Does the auth server answer its liveness probe?
+    /// Does the auth server answer its liveness probe (`auth.health_url`)?
     pub async fn is_live(&self) -> bool {
-        matches!(self.http.get(self.url("/health/live")).timeout(self.timeout).send().await, Ok(r) if r.status().is_success())
+        matches!(self.http.get(&self.endpoints.health).timeout(self.timeout).send().await, Ok(r) if r.status().is_success())
     }
 }

@@ -45,6 +45,9 @@ pub enum Error {
     PayloadTooLarge,
     #[error("unsupported content type")]
     UnsupportedMediaType(&'static str),
+    /// The auth server has no endpoint for this account call (it is not this project's auth server): 501.
+    #[error("the auth server has no {0} endpoint")]
+    NotImplemented(&'static str),
     /// The auth server could not answer, or not usefully (503 with `Retry-After`).
     #[error("the auth server cannot be used")]
     AuthServer(#[from] UpstreamError),
@@ -66,13 +69,13 @@ pub enum Error {
 /// passwords or the client secret.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    #[error("the call to {path} failed")]
+    #[error("the call to the {path} endpoint failed")]
     Transport {
         path: &'static str,
         #[source]
         source: reqwest::Error,
     },
-    #[error("{path} answered {status}")]
+    #[error("the {path} endpoint answered {status}")]
     Status { path: &'static str, status: reqwest::StatusCode },
     #[error("the auth server refused this server's introspection credentials ({0}); check RESOURCE_SERVER__AUTH__*")]
     CredentialsRefused(reqwest::StatusCode),
@@ -119,6 +122,7 @@ impl ResponseError for Error {
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::AuthServer(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Introspection(error) => error.status_code(),
             Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
@@ -146,6 +150,7 @@ impl ResponseError for Error {
                 ErrorBody::new(ErrorCode::InsufficientScope, format!("the token lacks the \"{scope}\" scope"))
             }
             Self::UserRequired => {
+                response.insert_header((header::WWW_AUTHENTICATE, challenge(Some(ErrorCode::InsufficientScope), None)));
                 ErrorBody::new(ErrorCode::InsufficientScope, "this endpoint needs a token issued to a user")
             }
             Self::NotOwner => ErrorBody::new(ErrorCode::AccessDenied, "only the item's owner may change or delete it"),
@@ -161,6 +166,10 @@ impl ResponseError for Error {
                 ErrorBody::new(ErrorCode::InvalidRequest, "the request body was not received in time")
             }
             Self::PayloadTooLarge => ErrorBody::new(ErrorCode::InvalidRequest, "request body is too large"),
+            Self::NotImplemented(endpoint) => ErrorBody::new(
+                ErrorCode::NotImplemented,
+                format!("the authorization server this resource server uses has no {endpoint} endpoint"),
+            ),
             Self::UnsupportedMediaType(expected) => {
                 ErrorBody::new(ErrorCode::InvalidRequest, format!("the body must be {expected}"))
             }

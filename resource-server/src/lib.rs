@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod auth_client;
 pub mod db;
+pub mod discovery;
 pub mod error;
 pub mod introspection;
 pub mod routes;

@@ -24,6 +24,10 @@ idle_check_secs = 30
 
 [auth]
 base_url = "http://127.0.0.1:8000"
+discovery = false
+introspection_url = ""
+token_url = ""
+health_url = ""
 client_id = "rs-id"
 client_secret = "rs-secret"
 introspection_token = ""
@@ -53,7 +57,18 @@ pub struct Settings {
 /// How to reach and authenticate to the authorization server.
 #[derive(Clone, Deserialize)]
 pub struct AuthSettings {
+    /// The authorization server: its issuer identifier when `discovery` is on.
     pub base_url: String,
+    /// Read the endpoints from the auth server's RFC 8414 / OpenID Connect discovery document at start-up.
+    pub discovery: bool,
+    /// RFC 7662 introspection endpoint (Django OAuth Toolkit's `RESOURCE_SERVER_INTROSPECTION_URL`); empty:
+    /// from discovery, else `base_url` + `/o/introspect/`.
+    pub introspection_url: String,
+    /// Token endpoint used by the `/users/token/` proxies; empty: from discovery, else `base_url` + `/o/token/`.
+    pub token_url: String,
+    /// What `/health/ready` asks to know the auth server is up (any 2xx); empty: the discovery document with
+    /// discovery, else `base_url` + `/health/live`.
+    pub health_url: String,
     pub client_id: String,
     pub client_secret: String,
     /// A static bearer token holding the `introspection` scope (Django OAuth Toolkit's
@@ -76,6 +91,10 @@ impl std::fmt::Debug for AuthSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthSettings")
             .field("base_url", &self.base_url)
+            .field("discovery", &self.discovery)
+            .field("introspection_url", &self.introspection_url)
+            .field("token_url", &self.token_url)
+            .field("health_url", &self.health_url)
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("introspection_token", &if self.introspection_token.is_empty() { "" } else { "<redacted>" })
@@ -116,8 +135,16 @@ impl Settings {
 
     fn from_sources(file: Option<&Path>, env_prefix: Option<&str>) -> Result<Self, config::ConfigError> {
         let settings: Settings = config_loader::load(DEFAULTS, file, env_prefix)?;
-        url::Url::parse(&settings.auth.base_url)
-            .map_err(|e| config::ConfigError::Message(format!("auth.base_url {:?}: {e}", settings.auth.base_url)))?;
+        let auth = &settings.auth;
+        let urls = [
+            ("base_url", &auth.base_url),
+            ("introspection_url", &auth.introspection_url),
+            ("token_url", &auth.token_url),
+            ("health_url", &auth.health_url),
+        ];
+        for (name, value) in urls.into_iter().filter(|(name, value)| *name == "base_url" || !value.is_empty()) {
+            url::Url::parse(value).map_err(|e| config::ConfigError::Message(format!("auth.{name} {value:?}: {e}")))?;
+        }
         Ok(settings)
     }
 }

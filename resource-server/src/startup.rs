@@ -43,7 +43,7 @@ pub async fn prepare_database(settings: &Settings) -> Result<DbPool, StartupErro
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let pool = prepare_database(&settings).await?;
-        let auth = Arc::new(AuthClient::new(&settings.auth)?);
+        let auth = Arc::new(AuthClient::connect(&settings.auth).await?);
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             auth: auth.clone(),
@@ -53,6 +53,7 @@ impl Application {
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let address = listener.local_addr()?;
         let app_state = state.clone();
+        let auth = state.auth.clone();
         let document = web::Data::new(OpenApiDocument::render::<ApiDoc>()?);
         let body_timeout = BodyTimeout(Duration::from_millis(settings.http.body_timeout_ms));
         let mut server = HttpServer::new(move || {
@@ -71,7 +72,10 @@ impl Application {
         if settings.http.workers > 0 {
             server = server.workers(settings.http.workers);
         }
-        log::info!("resource server listening on http://{address}, introspecting at {}", settings.auth.base_url);
+        log::info!(
+            "resource server listening on http://{address}, introspecting at {}",
+            auth.endpoints().introspection
+        );
         Ok(Self { port: address.port(), server: server.run(), state })
     }
 

@@ -298,21 +298,68 @@ impl Inner {
     }
 
     async fn principal(&self, answer: IntrospectionResponse) -> Result<Option<Principal>, Error> {
-        let user = match (answer.sub, answer.username) {
-            (Some(subject), Some(email)) => {
-                let stored = email.clone();
-                let id =
-                    db::write(&self.pool, move |c| Ok(db::users::upsert(c, &subject, &stored, clock::now())?)).await?;
-                Some(LocalUser { id, email })
+        let user = match mirrored_user(&answer, &self.auth.endpoints().issuer) {
+            Some(MirroredUser { key, name }) => {
+                let stored = name.clone();
+                let id = db::write(&self.pool, move |c| Ok(db::users::upsert(c, &key, &stored, clock::now())?)).await?;
+                Some(LocalUser { id, email: name })
             }
-            (None, None) => None,
-            // A user token must name its user completely; anything else is not trusted.
-            _ => return Ok(None),
+            None => None,
         };
         Ok(Some(Principal {
             user,
             scope: answer.scope.unwrap_or_default(),
             client_id: answer.client_id.unwrap_or_default(),
         }))
+    }
+}
+
+/// How an introspection answer's user is kept in the local `users` table.
+#[derive(Debug, PartialEq, Eq)]
+struct MirroredUser {
+    /// The row's `subject`: the answer's `sub`; without one (Django OAuth Toolkit answers `username` only),
+    /// `iss` + `#` + `username`, with the configured issuer when the answer has no `iss`.
+    key: String,
+    /// What the items API shows as the owner: `username` (this project's: the email), else the `sub`.
+    name: String,
+}
+
+/// The user a token acts for; `None` for a token that names nobody (client_credentials).
+fn mirrored_user(answer: &IntrospectionResponse, default_issuer: &str) -> Option<MirroredUser> {
+    match (&answer.sub, &answer.username) {
+        (Some(sub), username) => {
+            Some(MirroredUser { key: sub.clone(), name: username.clone().unwrap_or_else(|| sub.clone()) })
+        }
+        (None, Some(username)) => {
+            let issuer = answer.iss.as_deref().unwrap_or(default_issuer);
+            Some(MirroredUser { key: format!("{issuer}#{username}"), name: username.clone() })
+        }
+        (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(sub: Option<&str>, username: Option<&str>, iss: Option<&str>) -> IntrospectionResponse {
+        IntrospectionResponse {
+            active: true,
+            sub: sub.map(str::to_owned),
+            username: username.map(str::to_owned),
+            iss: iss.map(str::to_owned),
+            ..IntrospectionResponse::default()
+        }
+    }
+
+    #[test]
+    fn a_user_is_keyed_by_sub_else_by_issuer_and_username() {
+        let user = |sub, username, iss| mirrored_user(&answer(sub, username, iss), "http://as");
+        let named = |key: &str, name: &str| Some(MirroredUser { key: key.into(), name: name.into() });
+        assert_eq!(user(Some("u-1"), Some("a@example.com"), None), named("u-1", "a@example.com"));
+        assert_eq!(user(Some("u-1"), None, None), named("u-1", "u-1"));
+        assert_eq!(user(None, Some("alice"), None), named("http://as#alice", "alice"));
+        assert_eq!(user(None, Some("alice"), Some("http://other")), named("http://other#alice", "alice"));
+        assert_eq!(user(None, None, Some("http://as")), None);
     }
 }

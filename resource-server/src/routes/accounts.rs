@@ -24,6 +24,15 @@ fn pass_through(upstream: Upstream) -> HttpResponse {
     response.body(upstream.body)
 }
 
+/// An account endpoint's answer: 404 or 405 means the auth server has no such endpoint (another server
+/// than this project's), which the caller hears as 501 rather than as a missing page of this server.
+fn account_answer(upstream: Upstream, endpoint: &'static str) -> Result<HttpResponse, Error> {
+    match upstream.status.as_u16() {
+        404 | 405 => Err(Error::NotImplemented(endpoint)),
+        _ => Ok(pass_through(upstream)),
+    }
+}
+
 /// Each named field must be present, non-blank and free of control characters, reported DRF-style
 /// otherwise (rather than as the auth server's complaint about a form the client never sent).
 fn require<const N: usize>(fields: [(&str, Option<String>); N]) -> Result<[String; N], Error> {
@@ -47,6 +56,7 @@ fn require<const N: usize>(fields: [(&str, Option<String>); N]) -> Result<[Strin
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
         (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 501, description = "The auth server in use has no signup endpoint (not this project's)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn signup(
@@ -56,7 +66,7 @@ pub async fn signup(
 ) -> Result<HttpResponse, Error> {
     let request: SignupRequest = body::json_or_form(&req, payload).await?;
     let upstream = state.auth.account(reqwest::Method::POST, "/users/signup/", None, &json!(request)).await?;
-    Ok(pass_through(upstream))
+    account_answer(upstream, "signup")
 }
 
 /// `POST /users/token/` `{email, password}` → the password grant with this server's client credentials.
@@ -125,6 +135,7 @@ pub async fn refresh(
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
         (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 501, description = "The auth server in use has no password-change endpoint (not this project's)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn change_password(
@@ -139,5 +150,5 @@ pub async fn change_password(
     let request: PasswordChangeRequest = body::json_or_form(&req, payload).await?;
     let upstream =
         state.auth.account(reqwest::Method::PUT, "/users/password/", authorization.as_deref(), &json!(request)).await?;
-    Ok(pass_through(upstream))
+    account_answer(upstream, "password change")
 }

@@ -21,7 +21,9 @@ shared_core::on_both_backends! {
     async fn a_token_without_a_user_is_refused_on_every_items_endpoint(backend) {
         let system = spawn_system(backend).await;
         let machine = system.auth_token(&[("grant_type", "client_credentials")]).await;
-        assert_error(system.get("/items/", &machine).await, 403, "insufficient_scope").await;
+        let headers = assert_error(system.get("/items/", &machine).await, 403, "insufficient_scope").await;
+        // RFC 6750 §3: the challenge comes with every refusal of a presented token.
+        assert_eq!(headers["www-authenticate"], r#"Bearer realm="resource-server", error="insufficient_scope""#);
         assert_error(system.get("/items/1/", &machine).await, 403, "insufficient_scope").await;
         let create = system.send(Method::POST, "/items/", &machine, json!({"name": "n", "description": "d", "price": 1})).await;
         assert_error(create, 403, "insufficient_scope").await;

@@ -33,6 +33,9 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// No such resource (404); this project's code, as RFC 6749 defines none.
     NotFound,
+    /// The resource server's account proxy has nothing to forward to: the authorization server it uses has
+    /// no such endpoint (501); this project's code.
+    NotImplemented,
 }
 
 impl ErrorCode {
@@ -56,6 +59,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::NotFound => "not_found",
+            Self::NotImplemented => "not_implemented",
         }
     }
 }
