@@ -46,6 +46,7 @@ else
     RSS_TOKENS=100000 BIG_ROWS=1000000 RSS_CAP_SECS=900 # BIG_ROWS: the tables' size in full mode
 fi
 FIRST_SEEN_POOL=$((DURATION * 20000)) # more than a 2-core machine can introspect in DURATION seconds
+FIRST_SEEN_JWT_POOL=$((DURATION * 10000)) # JWTs take ~0.2 ms each to sign here, so fewer
 # Authorization codes live 60 s (the server's default, kept): the exchange scenario's codes are minted for
 # 1.5 times its duration just before it, so it runs at most 20 s (minting and using them then take < 60 s).
 EXCHANGE_SECS=$((DURATION < 20 ? DURATION : 20)) MINT_SECS=$(((DURATION < 20 ? DURATION : 20) * 3 / 2))
@@ -55,6 +56,9 @@ BASIC="Basic $(printf '%s' rs-id:rs-secret | base64)"
 WEB_ID=bench-web WEB_SECRET=bench-web-secret WEB_SCOPE='openid email read'
 WEB_REDIRECT=http://127.0.0.1:9/callback # never contacted: the Location is read, not followed
 WEB_BASIC="Basic $(printf '%s' "$WEB_ID:$WEB_SECRET" | base64)"
+# A client whose access tokens are JWTs (RFC 9068).
+JWT_ID=bench-jwt JWT_SECRET=bench-jwt-secret
+JWT_BASIC="Basic $(printf '%s' "$JWT_ID:$JWT_SECRET" | base64)"
 FORM=application/x-www-form-urlencoded
 FAILED=0
 
@@ -74,8 +78,10 @@ if ! command -v wrk >/dev/null; then
 fi
 if ((BUILD)); then
     cargo build --release --locked --bin auth-server --bin resource-server
+    # Its own invocation: an example brings the dev-dependencies' features, which must not reach the servers.
+    cargo build --release --locked -p auth-server --example mint_access_jwts
 fi
-for bin in auth-server resource-server; do
+for bin in auth-server resource-server examples/mint_access_jwts; do
     [[ -x target/release/$bin ]] || die "target/release/$bin is missing (run without --skip-build)"
 done
 
@@ -135,6 +141,9 @@ env RUST_LOG=warn AUTH_SERVER__HTTP__HOST=127.0.0.1 AUTH_SERVER__HTTP__PORT="$AU
     AUTH_SERVER__CLIENTS__WEB__NAME='Bench web app' AUTH_SERVER__CLIENTS__WEB__REDIRECT_URIS="$WEB_REDIRECT" \
     AUTH_SERVER__CLIENTS__WEB__GRANT_TYPES=authorization_code,refresh_token \
     AUTH_SERVER__CLIENTS__WEB__SCOPES=openid,email,read \
+    AUTH_SERVER__CLIENTS__JWT__CLIENT_ID="$JWT_ID" AUTH_SERVER__CLIENTS__JWT__CLIENT_SECRET="$JWT_SECRET" \
+    AUTH_SERVER__CLIENTS__JWT__GRANT_TYPES=client_credentials AUTH_SERVER__CLIENTS__JWT__SCOPES=read,write \
+    AUTH_SERVER__CLIENTS__JWT__ACCESS_TOKEN_FORMAT=jwt \
     target/release/auth-server >"$TMP/auth.log" 2>&1 &
 AUTH_PID=$!
 PIDS+=("$AUTH_PID")
@@ -238,6 +247,7 @@ against_ceiling() {
 rs_get=(BENCH_AUTHORIZATION="$BEARER")
 introspect=(BENCH_METHOD=POST BENCH_CONTENT_TYPE="$FORM" BENCH_AUTHORIZATION="$BASIC" BENCH_BODY="token=$USER_TOKEN")
 token_cc=(BENCH_METHOD=POST BENCH_CONTENT_TYPE="$FORM" BENCH_AUTHORIZATION="$BASIC" BENCH_BODY=grant_type=client_credentials)
+token_cc_jwt=(BENCH_METHOD=POST BENCH_CONTENT_TYPE="$FORM" BENCH_AUTHORIZATION="$JWT_BASIC" BENCH_BODY=grant_type=client_credentials)
 token_password=(BENCH_METHOD=POST BENCH_CONTENT_TYPE="$FORM" BENCH_AUTHORIZATION="$BASIC" BENCH_BODY="$password_form")
 authorize=(BENCH_COOKIE="$SESSION_COOKIE")
 code_exchange=(BENCH_AUTHORIZATION="$WEB_BASIC"
@@ -272,6 +282,13 @@ against_ceiling as_introspect "$CEIL_AS" 0.25 5 "client Basic auth, active user 
 run_wrk as_token_cc "$DURATION" "$AUTH_URL/o/token/" static.lua "${token_cc[@]}"
 measured as_token_cc
 against_ceiling as_token_cc "$CEIL_AS" 0.10 "" "grant_type=client_credentials"
+
+# Like rs-id's before as_token_cc: the client's secret is verified (bcrypt) once, then remembered.
+curl -fsS -o /dev/null -H "Authorization: $JWT_BASIC" -d grant_type=client_credentials "$AUTH_URL/o/token/" ||
+    die "the JWT client cannot get a token"
+run_wrk as_token_cc_jwt "$DURATION" "$AUTH_URL/o/token/" static.lua "${token_cc_jwt[@]}"
+measured as_token_cc_jwt
+against_ceiling as_token_cc_jwt "$CEIL_AS" 0.08 "" "client_credentials, RFC 9068 JWT signed RS256"
 
 # Browser sign-in. wrk counts 3xx as success, so the codes the server stored are counted: one per request.
 codes_now() { sql "$AUTH_DB" "SELECT count(*) FROM authorization_codes"; }
@@ -372,6 +389,17 @@ measured rs_first_seen
 note="${W_used:?} distinct tokens used of $FIRST_SEEN_POOL seeded in SQL (not issued over HTTP)"
 ((W_used >= FIRST_SEEN_POOL)) && note+="; pool used up after ${W_secs}s"
 against_ceiling rs_first_seen "$CEIL_RS" 0.05 "" "$note"
+
+log "minting $FIRST_SEEN_JWT_POOL never-seen JWT access tokens with the auth server's key"
+mapfile -t SUBJECTS < <(sql "$AUTH_DB" "SELECT subject FROM users ORDER BY id")
+interruptible env AUTH_SERVER__DATABASE__URL="$AUTH_DB_URL" RUST_LOG=warn target/release/examples/mint_access_jwts \
+    "$AUTH_URL" "$JWT_ID" "$FIRST_SEEN_JWT_POOL" "$TMP/first_seen_jwt.tokens" "${SUBJECTS[@]}" ||
+    die "minting JWTs failed"
+run_wrk rs_first_seen_jwt "$DURATION" "$RS_URL/items/$ITEM_ID/" token_pool.lua BENCH_TOKENS="$TMP/first_seen_jwt.tokens"
+measured rs_first_seen_jwt
+note="${W_used:?} distinct JWTs used of $FIRST_SEEN_JWT_POOL, verified locally (no introspection)"
+((W_used >= FIRST_SEEN_JWT_POOL)) && note+="; pool used up after ${W_secs}s"
+against_ceiling rs_first_seen_jwt "$CEIL_RS" 0.30 "" "$note"
 
 # --- memory with many cached tokens -----------------------------------------------------------------------------
 log "seeding $RSS_TOKENS tokens and sending each once to the resource-server"

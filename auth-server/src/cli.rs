@@ -7,7 +7,7 @@ use shared_core::config_loader::split_list;
 
 use crate::service::admin::{self, ClientChanges, ClientSpec};
 use crate::service::keys::{self, KeyState};
-use crate::service::registration::ClientProfile;
+use crate::service::registration::{AccessTokenFormat, ClientProfile};
 use crate::settings::Settings;
 use crate::startup::{prepare_database, StartupError};
 
@@ -96,6 +96,9 @@ pub struct CreateClient {
     /// A confidential client that may use the code flow without PKCE (RFC 9700 §2.1.1 discourages it).
     #[arg(long, conflicts_with = "public")]
     pub allow_no_pkce: bool,
+    /// opaque: random strings, checked by introspection; jwt: RFC 9068 JWTs a resource server verifies itself.
+    #[arg(long, value_enum, default_value = "opaque")]
+    pub access_token_format: AccessTokenFormat,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +121,8 @@ pub struct UpdateClient {
     pub skip_consent: Option<bool>,
     #[arg(long, value_name = "true|false")]
     pub allow_no_pkce: Option<bool>,
+    #[arg(long, value_enum)]
+    pub access_token_format: Option<AccessTokenFormat>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +160,7 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
                 allowed_origins: split_list(&args.allowed_origins),
                 skip_consent: args.skip_consent,
                 require_pkce: !args.allow_no_pkce,
+                access_token_format: args.access_token_format,
             };
             let spec =
                 ClientSpec { client_id: args.client_id, secret: args.client_secret, public: args.public, profile };
@@ -176,6 +182,7 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
                 allowed_origins: list(args.allowed_origins),
                 skip_consent: args.skip_consent,
                 require_pkce: args.allow_no_pkce.map(|allow| !allow),
+                access_token_format: args.access_token_format,
             };
             admin::update_client(&pool, &args.client_id, changes, catalogue).await?;
             println!("updated client {}", args.client_id);
@@ -187,6 +194,7 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
                 println!("{}  ({}, {kind})", client.client_id, profile.name);
                 println!("    grant_types: {}", client.grant_types);
                 println!("    scopes: {}", client.scopes);
+                println!("    access_token_format: {}", client.access_token_format);
                 if !profile.redirect_uris.is_empty() {
                     println!("    redirect_uris: {}", profile.redirect_uris.join(" "));
                     println!("    pkce: {}", if profile.require_pkce { "required" } else { "optional" });
@@ -236,7 +244,7 @@ async fn keys_command(
     settings: &Settings,
 ) -> Result<(), StartupError> {
     let now = shared_core::clock::now();
-    let published_for = settings.tokens.access_token_lifetime_secs;
+    let published_for = settings.tokens.longest_signed_lifetime();
     if matches!(command, KeysCommand::Rotate) {
         let kid = keys::rotate(pool, now).await?;
         println!("new signing key {kid}; the previous one stays published for {published_for} s");

@@ -277,3 +277,13 @@ impl Error {
         }
     }
 }
+
+impl From<crate::service::access_jwt::MintError> for Error {
+    fn from(error: crate::service::access_jwt::MintError) -> Self {
+        use crate::service::access_jwt::MintError;
+        match error {
+            MintError::Random(e) => Self::Random(e),
+            MintError::Sign(e) => Self::Signing(e),
+        }
+    }
+}

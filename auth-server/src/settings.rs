@@ -28,6 +28,8 @@ idle_check_secs = 30
 [tokens]
 access_token_lifetime_secs = 3600
 refresh_token_lifetime_secs = 1209600
+jwt_access_token_lifetime_secs = 300
+default_audience = ""
 
 [security]
 bcrypt_cost = 12
@@ -83,6 +85,18 @@ pub struct Settings {
 pub struct TokenSettings {
     pub access_token_lifetime_secs: i64,
     pub refresh_token_lifetime_secs: i64,
+    /// Lifetime of JWT access tokens: a resource server that verifies them locally honours a revocation
+    /// only when they expire.
+    pub jwt_access_token_lifetime_secs: i64,
+    /// `aud` of JWT access tokens when the request names no resource; empty: the issuer.
+    pub default_audience: String,
+}
+
+impl TokenSettings {
+    /// How long anything signed may still be verified: a superseded key stays published that long.
+    pub fn longest_signed_lifetime(&self) -> i64 {
+        self.access_token_lifetime_secs.max(self.jwt_access_token_lifetime_secs)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,6 +173,9 @@ pub struct BootstrapClient {
     /// A confidential client may be allowed the code flow without PKCE (RFC 9700 §2.1.1 discourages it).
     #[serde(default)]
     pub allow_no_pkce: bool,
+    /// `opaque` (default) or `jwt`.
+    #[serde(default)]
+    pub access_token_format: crate::service::registration::AccessTokenFormat,
 }
 
 impl BootstrapClient {
@@ -172,6 +189,7 @@ impl BootstrapClient {
             allowed_origins: self.allowed_origins.clone(),
             skip_consent: self.skip_consent,
             require_pkce: !self.allow_no_pkce,
+            access_token_format: self.access_token_format,
         }
     }
 }
@@ -187,6 +205,7 @@ impl std::fmt::Debug for BootstrapClient {
             .field("allowed_origins", &self.allowed_origins)
             .field("skip_consent", &self.skip_consent)
             .field("allow_no_pkce", &self.allow_no_pkce)
+            .field("access_token_format", &self.access_token_format)
             .finish()
     }
 }
@@ -212,7 +231,15 @@ impl Settings {
         if !(4..=31).contains(&self.security.bcrypt_cost) {
             return Err(format!("security.bcrypt_cost must be 4..=31, not {}", self.security.bcrypt_cost));
         }
-        if self.tokens.access_token_lifetime_secs <= 0 || self.tokens.refresh_token_lifetime_secs <= 0 {
+        let tokens = &self.tokens;
+        if [
+            tokens.access_token_lifetime_secs,
+            tokens.refresh_token_lifetime_secs,
+            tokens.jwt_access_token_lifetime_secs,
+        ]
+        .iter()
+        .any(|lifetime| *lifetime <= 0)
+        {
             return Err("token lifetimes must be positive".into());
         }
         if self.sessions.lifetime_secs <= 0 || self.authorization.code_lifetime_secs <= 0 {

@@ -28,6 +28,7 @@ pub struct Application {
     server: Server,
     pool: DbPool,
     metrics: Arc<Metrics>,
+    keys: Arc<SigningKeys>,
     /// The janitor and the signing keys' reloader, stopped with the server.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -80,7 +81,7 @@ impl Application {
         if settings.http.workers > 0 {
             server = server.workers(settings.http.workers);
         }
-        let mut background = vec![tokio::spawn(reload_registrations(keys, reloaded_origins, pool.clone()))];
+        let mut background = vec![tokio::spawn(reload_registrations(keys.clone(), reloaded_origins, pool.clone()))];
         if settings.janitor.interval_secs > 0 {
             background.push(tokio::spawn(janitor::run(
                 pool.clone(),
@@ -89,7 +90,7 @@ impl Application {
             )));
         }
         log::info!("auth server listening on http://{address}");
-        Ok(Self { port: address.port(), server: server.run(), pool, metrics, background })
+        Ok(Self { port: address.port(), server: server.run(), pool, metrics, keys, background })
     }
 
     pub fn port(&self) -> u16 {
@@ -98,6 +99,11 @@ impl Application {
 
     pub fn pool(&self) -> DbPool {
         self.pool.clone()
+    }
+
+    /// The signing keys in use (tests reload them after a rotation instead of waiting for the timer).
+    pub fn signing_keys(&self) -> Arc<SigningKeys> {
+        self.keys.clone()
     }
 
     pub fn metrics(&self) -> Arc<Metrics> {
@@ -120,7 +126,7 @@ impl Application {
 /// Loads the OpenID Connect signing keys, creating the first one (or importing `oidc.signing_key_file`).
 pub async fn start_signing_keys(settings: &Settings, pool: &DbPool) -> Result<Arc<SigningKeys>, StartupError> {
     let key_file = Some(settings.oidc.signing_key_file.as_str()).filter(|path| !path.is_empty());
-    let published_for = settings.tokens.access_token_lifetime_secs;
+    let published_for = settings.tokens.longest_signed_lifetime();
     Ok(SigningKeys::start(pool, key_file, published_for, shared_core::clock::now()).await?)
 }
 

@@ -9,6 +9,7 @@ use shared_core::db::DbPool;
 use shared_core::oauth::Scopes;
 
 use crate::password::PasswordHasher;
+use crate::service::access_jwt::AccessTokenSigner;
 use crate::service::client_auth::ClientAuthenticator;
 use crate::service::keys::SigningKeys;
 use crate::service::origins::AllowedOrigins;
@@ -63,6 +64,15 @@ impl AppState {
                 access_token_lifetime: settings.tokens.access_token_lifetime_secs,
                 refresh_token_lifetime: settings.tokens.refresh_token_lifetime_secs,
                 default_scopes: Scopes::from_iter(settings.scopes.default.iter().cloned()),
+                jwt: Arc::new(AccessTokenSigner {
+                    issuer: issuer.clone(),
+                    audience: match settings.tokens.default_audience.as_str() {
+                        "" => issuer.clone(),
+                        audience => audience.to_owned(),
+                    },
+                    lifetime: settings.tokens.jwt_access_token_lifetime_secs,
+                    keys: keys.clone(),
+                }),
             },
             available_scopes: Scopes::from_iter(settings.scopes.available.iter().cloned()),
             metrics: Arc::default(),
@@ -91,4 +101,6 @@ pub struct TokenPolicy {
     pub access_token_lifetime: i64,
     pub refresh_token_lifetime: i64,
     pub default_scopes: Scopes,
+    /// Signs the access tokens of clients whose format is `jwt`.
+    pub jwt: Arc<AccessTokenSigner>,
 }

@@ -55,6 +55,7 @@ pub fn tutorial_client(secret: &str) -> BootstrapClient {
         allowed_origins: Vec::new(),
         skip_consent: false,
         allow_no_pkce: false,
+        access_token_format: Default::default(),
     }
 }
 
@@ -66,6 +67,8 @@ pub struct TestAuthServer {
     pub pool: DbPool,
     pub settings: Settings,
     metrics: Arc<Metrics>,
+    /// The signing keys this server uses.
+    pub keys: Arc<crate::service::keys::SigningKeys>,
     handle: ServerHandle,
 }
 
@@ -73,9 +76,9 @@ impl TestAuthServer {
     pub async fn start(settings: Settings) -> Self {
         let app = Application::build(settings.clone()).await.expect("the auth server starts");
         let port = app.port();
-        let (pool, metrics, handle) = (app.pool(), app.metrics(), app.handle());
+        let (pool, metrics, keys, handle) = (app.pool(), app.metrics(), app.signing_keys(), app.handle());
         tokio::spawn(app.run_until_stopped());
-        Self { address: format!("http://127.0.0.1:{port}"), port, pool, settings, metrics, handle }
+        Self { address: format!("http://127.0.0.1:{port}"), port, pool, settings, metrics, keys, handle }
     }
 
     pub fn url(&self, path: &str) -> String {

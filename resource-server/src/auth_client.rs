@@ -15,6 +15,7 @@ use crate::settings::AuthSettings;
 
 const INTROSPECT: &str = "introspection";
 const TOKEN: &str = "token";
+const JWKS: &str = "JWKS";
 
 pub struct AuthClient {
     http: reqwest::Client,
@@ -123,6 +124,16 @@ impl AuthClient {
         let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = response.bytes().await.map_err(transport(path))?;
         Ok(Upstream { status, content_type, body })
+    }
+
+    /// The auth server's JWKS (the keys of JWT access tokens).
+    pub async fn jwks(&self) -> Result<jsonwebtoken::jwk::JwkSet, UpstreamError> {
+        let Some(url) = &self.endpoints.jwks else { return Err(UpstreamError::NoJwks) };
+        let response = self.http.get(url).timeout(self.timeout).send().await.map_err(transport(JWKS))?;
+        if !response.status().is_success() {
+            return Err(UpstreamError::Status { path: JWKS, status: response.status() });
+        }
+        response.json().await.map_err(UpstreamError::Malformed)
     }
 
     /// Does the auth server answer its liveness probe (`auth.health_url`)?

@@ -10,6 +10,7 @@ use crate::settings::AuthSettings;
 const INTROSPECT_PATH: &str = "/o/introspect/";
 const TOKEN_PATH: &str = "/o/token/";
 const HEALTH_PATH: &str = "/health/live";
+const JWKS_PATH: &str = "/o/jwks/";
 
 /// The auth server's endpoints, resolved once at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub struct Endpoints {
     pub introspection: String,
     pub token: String,
     pub health: String,
+    /// Where the keys of JWT access tokens are; `None` when discovery names none and no URL is set.
+    pub jwks: Option<String>,
     /// `base_url` without a trailing slash: the account endpoints (signup, password change) live under it.
     pub base: String,
 }
@@ -30,6 +33,7 @@ struct Metadata {
     issuer: String,
     introspection_endpoint: Option<String>,
     token_endpoint: Option<String>,
+    jwks_uri: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +83,7 @@ pub fn configured(settings: &AuthSettings) -> Endpoints {
         introspection: or(&settings.introspection_url, INTROSPECT_PATH),
         token: or(&settings.token_url, TOKEN_PATH),
         health: or(&settings.health_url, HEALTH_PATH),
+        jwks: Some(or(&settings.jwks_url, JWKS_PATH)),
         base,
     }
 }
@@ -124,7 +129,8 @@ fn endpoints_from(settings: &AuthSettings, metadata: Metadata, url: String) -> R
     let introspection = pick(&settings.introspection_url, metadata.introspection_endpoint, "introspection_endpoint")?;
     let token = pick(&settings.token_url, metadata.token_endpoint, "token_endpoint")?;
     let health = if settings.health_url.is_empty() { url } else { settings.health_url.clone() };
-    Ok(Endpoints { issuer: metadata.issuer, introspection, token, health, base: expected.to_owned() })
+    let jwks = if settings.jwks_url.is_empty() { metadata.jwks_uri } else { Some(settings.jwks_url.clone()) };
+    Ok(Endpoints { issuer: metadata.issuer, introspection, token, health, jwks, base: expected.to_owned() })
 }
 
 /// The endpoints to use: with `auth.discovery`, read from the auth server, retrying with back-off (up to 5 s

@@ -79,12 +79,14 @@ pub enum UpstreamError {
     Status { path: &'static str, status: reqwest::StatusCode },
     #[error("the auth server refused this server's introspection credentials ({0}); check RESOURCE_SERVER__AUTH__*")]
     CredentialsRefused(reqwest::StatusCode),
-    #[error("the introspection answer could not be read")]
+    #[error("the auth server's answer could not be read")]
     Malformed(#[source] reqwest::Error),
     #[error("the introspection circuit is open: the auth server has been failing")]
     CircuitOpen,
     #[error("every introspection slot is taken")]
     Saturated,
+    #[error("a JWT access token came but the auth server publishes no JWKS; set auth.jwks_url")]
+    NoJwks,
 }
 
 impl From<shared_core::body::BodyError> for Error {

@@ -7,6 +7,7 @@ pub mod db;
 pub mod discovery;
 pub mod error;
 pub mod introspection;
+pub mod jwt;
 pub mod routes;
 pub mod service;
 pub mod settings;

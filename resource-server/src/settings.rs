@@ -28,6 +28,9 @@ discovery = false
 introspection_url = ""
 token_url = ""
 health_url = ""
+jwks_url = ""
+jwks_refetch_secs = 10
+audience = ""
 client_id = "rs-id"
 client_secret = "rs-secret"
 introspection_token = ""
@@ -69,6 +72,13 @@ pub struct AuthSettings {
     /// What `/health/ready` asks to know the auth server is up (any 2xx); empty: the discovery document with
     /// discovery, else `base_url` + `/health/live`.
     pub health_url: String,
+    /// The auth server's JWKS, to verify JWT access tokens (`typ: at+jwt`) locally; empty: discovery's
+    /// `jwks_uri`, else `base_url` + `/o/jwks/`.
+    pub jwks_url: String,
+    /// The JWKS is fetched again for an unknown `kid` at most this often.
+    pub jwks_refetch_secs: u64,
+    /// This resource server's identifier: tokens whose `aud` does not include it are refused. Empty: no check.
+    pub audience: String,
     pub client_id: String,
     pub client_secret: String,
     /// A static bearer token holding the `introspection` scope (Django OAuth Toolkit's
@@ -95,6 +105,9 @@ impl std::fmt::Debug for AuthSettings {
             .field("introspection_url", &self.introspection_url)
             .field("token_url", &self.token_url)
             .field("health_url", &self.health_url)
+            .field("jwks_url", &self.jwks_url)
+            .field("jwks_refetch_secs", &self.jwks_refetch_secs)
+            .field("audience", &self.audience)
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("introspection_token", &if self.introspection_token.is_empty() { "" } else { "<redacted>" })
@@ -141,6 +154,7 @@ impl Settings {
             ("introspection_url", &auth.introspection_url),
             ("token_url", &auth.token_url),
             ("health_url", &auth.health_url),
+            ("jwks_url", &auth.jwks_url),
         ];
         for (name, value) in urls.into_iter().filter(|(name, value)| *name == "base_url" || !value.is_empty()) {
             url::Url::parse(value).map_err(|e| config::ConfigError::Message(format!("auth.{name} {value:?}: {e}")))?;

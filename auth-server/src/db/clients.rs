@@ -20,6 +20,8 @@ pub struct ClientRow {
     pub allowed_origins: String,
     pub skip_consent: bool,
     pub require_pkce: bool,
+    /// `opaque` or `jwt` ([`crate::service::registration::AccessTokenFormat`]).
+    pub access_token_format: String,
 }
 
 /// The columns a [`ClientRow`] is read from.
@@ -36,6 +38,7 @@ pub type ClientColumns = (
     clients::allowed_origins,
     clients::skip_consent,
     clients::require_pkce,
+    clients::access_token_format,
 );
 // Read through a column tuple rather than `as_select()`, whose type is tied to one backend: statements run on
 // the concrete connection (see `shared_core::db::exec`).
@@ -52,6 +55,7 @@ pub const CLIENT_COLUMNS: ClientColumns = (
     clients::allowed_origins,
     clients::skip_consent,
     clients::require_pkce,
+    clients::access_token_format,
 );
 
 #[derive(Insertable, AsChangeset)]
@@ -70,6 +74,7 @@ pub struct NewClient<'a> {
     pub allowed_origins: &'a str,
     pub skip_consent: bool,
     pub require_pkce: bool,
+    pub access_token_format: &'a str,
 }
 
 pub fn find_by_client_id(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<ClientRow>> {
@@ -100,6 +105,7 @@ pub fn update(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<usize> {
             clients::allowed_origins.eq(client.allowed_origins),
             clients::skip_consent.eq(client.skip_consent),
             clients::require_pkce.eq(client.require_pkce),
+            clients::access_token_format.eq(client.access_token_format),
         )),
     )
 }

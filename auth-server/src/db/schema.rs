@@ -27,6 +27,7 @@ diesel::table! {
         allowed_origins -> Text,
         skip_consent -> Bool,
         require_pkce -> Bool,
+        access_token_format -> Text,
     }
 }
 

@@ -17,6 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::db::clients::ClientRow;
 use crate::error::Error;
 use crate::password::PasswordHasher;
+use crate::service::registration::AccessTokenFormat;
 
 /// A client secret: never printed, compared only in constant time.
 #[derive(Clone)]
@@ -96,6 +97,7 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub skip_consent: bool,
     pub require_pkce: bool,
+    pub access_token_format: AccessTokenFormat,
 }
 
 impl Client {
@@ -111,6 +113,7 @@ impl Client {
             redirect_uris: list(&row.redirect_uris),
             skip_consent: row.skip_consent,
             require_pkce: row.require_pkce,
+            access_token_format: AccessTokenFormat::parse(&row.access_token_format),
         }
     }
 

@@ -54,6 +54,9 @@ pub async fn exchange_code(
     let policy = state.policy.clone();
     let with_refresh = client.may_use_grant(REFRESH_TOKEN);
     let client_pk = client.pk;
+    let format = client.access_token_format;
+    let client_id = client.client_id.clone();
+    let signed_for = client.client_id;
 
     let outcome = db::write(&state.pool, move |c| -> Result<Result<Issued, Refused>, Error> {
         let Some(code) = codes::find(c, &hash)? else {
@@ -86,8 +89,13 @@ pub async fn exchange_code(
             return Ok(Err(Refused::Invalid("the user no longer exists")));
         };
         let grant = Grant {
+            signed: None,
             client_pk,
+            client_id: &client_id,
+            format,
             user_id: Some(user.id),
+            subject: Some(&user.subject),
+            auth_time: Some(code.auth_time),
             scope: &code.scope,
             refresh_family: with_refresh.then_some(code.family_id.as_str()),
             authorization_code_id: Some(code.id),
@@ -124,13 +132,12 @@ pub async fn exchange_code(
     let keys = state.keys.clone();
     let issuer = state.issuer.clone();
     let lifetime = state.policy.access_token_lifetime;
-    let client_id = client.client_id;
     let mut response = issued.response;
     let access_token = response.access_token.clone();
     let id_token = tokio::task::spawn_blocking(move || {
         let who = Authentication {
             issuer: &issuer,
-            client_id: &client_id,
+            client_id: &signed_for,
             subject: &issued.subject,
             email: &issued.email,
             scope: &issued.scope,

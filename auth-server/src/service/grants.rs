@@ -5,10 +5,11 @@ use shared_core::oauth::{ErrorCode, Scopes, TokenRequest, TokenResponse};
 use shared_core::token_digest;
 
 use super::client_auth::{Client, ClientCredentials};
+use super::registration::AccessTokenFormat;
 use super::scopes::grant_scopes;
 use super::sign_in::check_password;
-use super::tokens::{issue, Grant};
-use crate::db::{self, clients, tokens};
+use super::tokens::{issue, sign_ahead, Grant};
+use crate::db::{self, clients, tokens, users};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -73,12 +74,20 @@ async fn password_grant(
 
     let policy = state.policy.clone();
     let with_refresh = client.may_use_grant(REFRESH_TOKEN);
+    let scope = scope.to_string();
+    let signed =
+        sign_ahead(&policy, client.access_token_format, &client.client_id, Some(&user.subject), &scope, now).await?;
     db::write(&state.pool, move |c| {
         let family = uuid::Uuid::new_v4().to_string();
         let grant = Grant {
+            signed,
             client_pk: client.pk,
+            client_id: &client.client_id,
+            format: client.access_token_format,
             user_id: Some(user.id),
-            scope: &scope.to_string(),
+            subject: Some(&user.subject),
+            auth_time: None,
+            scope: &scope,
             refresh_family: with_refresh.then_some(family.as_str()),
             authorization_code_id: None,
         };
@@ -98,11 +107,18 @@ async fn client_credentials_grant(
     }
     let scope = grant_scopes(request.scope.as_deref(), &client.scopes, &state.policy.default_scopes, false)?;
     let policy = state.policy.clone();
+    let scope = scope.to_string();
+    let signed = sign_ahead(&policy, client.access_token_format, &client.client_id, None, &scope, now).await?;
     db::write(&state.pool, move |c| {
         let grant = Grant {
+            signed,
             client_pk: client.pk,
+            client_id: &client.client_id,
+            format: client.access_token_format,
             user_id: None,
-            scope: &scope.to_string(),
+            subject: None,
+            auth_time: None,
+            scope: &scope,
             refresh_family: None,
             authorization_code_id: None,
         };
@@ -157,8 +173,18 @@ async fn refresh_grant(
             None => original,
         };
         tokens::revoke_access_of_refresh(c, old.id, at)?;
+        // Only a JWT names its user; an opaque token's row points at it.
+        let subject = match client.access_token_format {
+            AccessTokenFormat::Jwt => users::find(c, old.user_id)?.map(|user| user.subject),
+            AccessTokenFormat::Opaque => None,
+        };
         let grant = Grant {
+            signed: None,
             client_pk: client.pk,
+            client_id: &client.client_id,
+            format: client.access_token_format,
+            subject: subject.as_deref(),
+            auth_time: None,
             user_id: Some(old.user_id),
             scope: &scope.to_string(),
             refresh_family: Some(&old.family_id),

@@ -2,7 +2,7 @@
 //! credentials), or bearers of a token holding it (Django OAuth Toolkit's `RESOURCE_SERVER_AUTH_TOKEN`).
 //! Only access tokens are ever active; a refresh token answers `{"active": false}`.
 
-use shared_core::oauth::{scope_string_contains, IntrospectionResponse};
+use shared_core::oauth::{scope_string_contains, Audience, IntrospectionResponse};
 use shared_core::token_digest;
 
 use super::client_auth::ClientCredentials;
@@ -56,11 +56,12 @@ pub async fn introspect(
             view
         }
     };
-    Ok(describe(view, now, &state.issuer))
+    Ok(describe(view, now, &state.issuer, &state.policy.jwt.audience))
 }
 
-/// The RFC 7662 §2.2 answer for a token row (or its absence).
-pub fn describe(view: Option<AccessTokenView>, now: i64, issuer: &str) -> IntrospectionResponse {
+/// The RFC 7662 §2.2 answer for a token row (or its absence). `audience`: whom every token is for (the
+/// default resource; a JWT access token carries the same `aud`).
+pub fn describe(view: Option<AccessTokenView>, now: i64, issuer: &str, audience: &str) -> IntrospectionResponse {
     match view {
         Some(token) if token.is_active(now) => IntrospectionResponse {
             active: true,
@@ -72,6 +73,7 @@ pub fn describe(view: Option<AccessTokenView>, now: i64, issuer: &str) -> Intros
             iat: Some(token.issued_at),
             token_type: Some("Bearer".to_owned()),
             iss: Some(issuer.to_owned()),
+            aud: Some(Audience::One(audience.to_owned())),
         },
         _ => IntrospectionResponse::inactive(),
     }

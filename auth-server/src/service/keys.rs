@@ -182,9 +182,15 @@ impl SigningKeys {
 
     /// A compact JWS of `claims`, RS256, with the current key's `kid`.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
+        self.sign_typed(claims, Some("JWT"))
+    }
+
+    /// As [`Self::sign`], with the `typ` header given (`at+jwt` for access tokens, RFC 9068 §2.1).
+    pub fn sign_typed<T: Serialize>(&self, claims: &T, typ: Option<&str>) -> Result<String, KeyError> {
         let loaded = self.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let signer = loaded.signer.as_ref().ok_or(KeyError::NoKey)?;
         let mut header = Header::new(Algorithm::RS256);
+        header.typ = typ.map(str::to_owned);
         header.kid = Some(signer.kid.clone());
         jsonwebtoken::encode(&header, claims, &signer.key).map_err(KeyError::Sign)
     }

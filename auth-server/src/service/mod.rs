@@ -2,6 +2,7 @@
 //! Each takes what it needs (the shared [`AppState`](crate::state::AppState), the request's values and the
 //! time `now`), so tests call them directly, without HTTP and with any clock they like.
 
+pub mod access_jwt;
 pub mod accounts;
 pub mod admin;
 pub mod authorize;

@@ -19,6 +19,35 @@ pub struct ClientProfile {
     pub skip_consent: bool,
     /// PKCE is required on the authorization code flow; only a confidential client may turn it off.
     pub require_pkce: bool,
+    pub access_token_format: AccessTokenFormat,
+}
+
+/// What a client's access tokens are: random strings the resource server introspects, or RFC 9068 JWTs it
+/// can verify itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenFormat {
+    #[default]
+    Opaque,
+    Jwt,
+}
+
+impl AccessTokenFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opaque => "opaque",
+            Self::Jwt => "jwt",
+        }
+    }
+
+    /// The stored text; anything unknown is opaque (the column's CHECK allows nothing else).
+    pub fn parse(stored: &str) -> Self {
+        if stored == "jwt" {
+            Self::Jwt
+        } else {
+            Self::Opaque
+        }
+    }
 }
 
 /// Why a client definition is refused, said so that the operator can fix it.

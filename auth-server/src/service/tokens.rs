@@ -6,6 +6,8 @@ use shared_core::db::DbConn;
 use shared_core::oauth::TokenResponse;
 use shared_core::token_digest;
 
+use super::access_jwt::Subject;
+use super::registration::AccessTokenFormat;
 use crate::db::tokens::{self, NewAccessToken, NewRefreshToken};
 use crate::error::Error;
 use crate::state::TokenPolicy;
@@ -20,12 +22,45 @@ pub fn random_token() -> Result<String, getrandom::Error> {
 /// What a grant decided; turned into rows and a response by [`issue`].
 pub struct Grant<'a> {
     pub client_pk: i64,
+    pub client_id: &'a str,
+    pub format: AccessTokenFormat,
     pub user_id: Option<i64>,
+    /// The user's stable id (`sub` of a JWT access token); needed with `user_id` for the `jwt` format.
+    pub subject: Option<&'a str>,
+    /// When the user signed in, for tokens of the authorization code flow.
+    pub auth_time: Option<i64>,
+    /// A JWT access token signed before the transaction ([`sign_ahead`]), so that no lock waits on RSA.
+    pub signed: Option<String>,
     pub scope: &'a str,
     /// `Some(family)` to issue a refresh token in that rotation family.
     pub refresh_family: Option<&'a str>,
     /// The authorization code the tokens are issued for.
     pub authorization_code_id: Option<i64>,
+}
+
+/// For a `jwt` client whose token's claims are all known before the transaction (client_credentials,
+/// password): the JWT, signed on a blocking thread, so that SQLite's one writer never waits on an RSA
+/// signature. `None` for an opaque client.
+pub async fn sign_ahead(
+    policy: &TokenPolicy,
+    format: AccessTokenFormat,
+    client_id: &str,
+    user: Option<&str>,
+    scope: &str,
+    now: i64,
+) -> Result<Option<String>, Error> {
+    if format == AccessTokenFormat::Opaque {
+        return Ok(None);
+    }
+    let (signer, client_id, user, scope) =
+        (policy.jwt.clone(), client_id.to_owned(), user.map(str::to_owned), scope.to_owned());
+    let signed = tokio::task::spawn_blocking(move || {
+        let subject = Subject { client_id: &client_id, user: user.as_deref(), scope: &scope, auth_time: None };
+        signer.mint(&subject, now)
+    })
+    .await
+    .map_err(|_| Error::Signing(super::keys::KeyError::Task))??;
+    Ok(Some(signed))
 }
 
 /// Inserts an access token (and a refresh token when asked) and returns the RFC 6749 §5.1 response.
@@ -50,7 +85,21 @@ pub fn issue(conn: &mut DbConn, policy: &TokenPolicy, grant: &Grant<'_>, now: i6
         refresh = Some(token);
         refresh_token_id = Some(id);
     }
-    let access = random_token()?;
+    // A JWT is signed here, inside the transaction, because some of its claims (the user of a refresh
+    // token, the narrowed scope) are only known here; its digest is stored like an opaque token's.
+    let (access, lifetime) = match (grant.format, &grant.signed) {
+        (AccessTokenFormat::Jwt, Some(signed)) => (signed.clone(), policy.jwt.lifetime),
+        (AccessTokenFormat::Opaque, _) => (random_token()?, policy.access_token_lifetime),
+        (AccessTokenFormat::Jwt, None) => {
+            let subject = Subject {
+                client_id: grant.client_id,
+                user: grant.subject,
+                scope: grant.scope,
+                auth_time: grant.auth_time,
+            };
+            (policy.jwt.mint(&subject, now)?, policy.jwt.lifetime)
+        }
+    };
     tokens::insert_access(
         conn,
         &NewAccessToken {
@@ -60,14 +109,14 @@ pub fn issue(conn: &mut DbConn, policy: &TokenPolicy, grant: &Grant<'_>, now: i6
             refresh_token_id,
             scope: grant.scope,
             issued_at: now,
-            expires_at: now + policy.access_token_lifetime,
+            expires_at: now + lifetime,
             authorization_code_id: grant.authorization_code_id,
         },
     )?;
     Ok(TokenResponse {
         access_token: access,
         token_type: "Bearer".to_owned(),
-        expires_in: policy.access_token_lifetime,
+        expires_in: lifetime,
         scope: grant.scope.to_owned(),
         refresh_token: refresh,
         id_token: None,

@@ -97,19 +97,24 @@ shared_core::on_both_backends! {
         assert!(listed.contains("allowed_origins: https://app.example\n"), "{listed}");
         assert!(listed.contains("consent: skipped"), "{listed}");
         assert!(listed.contains("pkce: required"), "{listed}");
+        assert!(listed.contains("access_token_format: opaque\n"), "the default: {listed}");
         let form = [("grant_type", "client_credentials"), ("scope", "write")];
         assert_oauth_error(app.post_as("/o/token/", "web-cli", "web-cli-secret", &form).await, 400, "unauthorized_client").await;
 
         cli(&app, &[
             "client", "update", "web-cli", "--grant-types", "authorization_code,refresh_token,client_credentials",
             "--scopes", "openid,read,write", "--redirect-uris", "https://app.example/cb,https://app.example/cb2",
-            "--skip-consent", "false",
+            "--skip-consent", "false", "--access-token-format", "jwt",
         ]);
         assert_eq!(app.post_as("/o/token/", "web-cli", "web-cli-secret", &form).await.status(), 200, "same secret, new grant and scope");
         let listed = stdout(&cli(&app, &["client", "list"]));
         assert!(listed.contains("redirect_uris: https://app.example/cb https://app.example/cb2\n"), "{listed}");
         assert!(listed.contains("allowed_origins: https://app.example\n"), "untouched: {listed}");
         assert!(!listed.contains("consent: skipped"), "{listed}");
+        assert!(listed.contains("access_token_format: jwt\n"), "{listed}");
+        let token: serde_json::Value = app.post_as("/o/token/", "web-cli", "web-cli-secret", &form).await.json().await.unwrap();
+        assert_eq!(jsonwebtoken::decode_header(str_of(&token, "access_token")).unwrap().typ.as_deref(), Some("at+jwt"));
+        assert!(!run(&app, &["client", "update", "web-cli", "--access-token-format", "paseto"]).status.success());
 
         for bad in ["http://evil.example/cb", "https://app.example/*", "https://app.example/cb#frag"] {
             let refused = run(&app, &["client", "update", "web-cli", "--redirect-uris", bad]);

@@ -15,6 +15,7 @@ mod faults;
 mod health;
 mod introspection;
 mod janitor;
+mod jwt_access_tokens;
 mod oidc_flow;
 mod openapi;
 mod password_change;

@@ -36,3 +36,24 @@ pub fn upsert(conn: &mut DbConn, subject: &str, email: &str, now: i64) -> QueryR
         DbConn::Sqlite(c) => upsert_on!(c),
     }
 }
+
+/// The local id and displayed name of the user with this `sub`.
+pub fn find(conn: &mut DbConn, subject: &str) -> QueryResult<Option<(i64, String)>> {
+    exec::first(conn, users::table.filter(users::subject.eq(subject)).select((users::id, users::email))).optional()
+}
+
+/// The user with this `sub`, created with the `sub` as its displayed name when absent; an existing row
+/// (perhaps named by an introspection answer's username) is left as it is.
+pub fn insert_if_absent(conn: &mut DbConn, subject: &str, now: i64) -> QueryResult<(i64, String)> {
+    let row = (users::subject.eq(subject), users::email.eq(subject), users::created_at.eq(now));
+    macro_rules! insert_on {
+        ($c:expr) => {
+            diesel::insert_into(users::table).values(row).on_conflict(users::subject).do_nothing().execute($c)
+        };
+    }
+    match conn {
+        DbConn::Postgres(c) => insert_on!(c)?,
+        DbConn::Sqlite(c) => insert_on!(c)?,
+    };
+    find(conn, subject)?.ok_or(diesel::result::Error::NotFound)
+}

@@ -14,6 +14,7 @@
 //! and while the circuit is open, a token without a usable entry gets 503 at once.
 
 mod breaker;
+mod users;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,7 @@ pub use self::breaker::{BreakerState, CircuitBreaker};
 use crate::auth_client::AuthClient;
 use crate::db;
 use crate::error::{Error, UpstreamError};
+use crate::jwt::{self, JwtError, JwtValidator};
 use crate::settings::{AuthSettings, CacheSettings};
 
 /// Who a valid token speaks for.
@@ -86,6 +88,10 @@ impl moka::Expiry<[u8; 32], Arc<Entry>> for ExpireAtStaleEnd {
     }
 }
 
+/// Users remembered by `sub` for JWTs, and for how long (their displayed name may change meanwhile).
+const USERS_BY_SUB: u64 = 10_000;
+const USER_NAME_TTL: Duration = Duration::from_secs(60);
+
 /// Failed introspections come in bursts when the auth server goes down: one line a second says so.
 static FAILURE_LOG: Throttle = Throttle::new(Duration::from_secs(1));
 
@@ -107,6 +113,12 @@ struct Inner {
     slots: Arc<Semaphore>,
     /// How long a request whose entry has fallen due waits for its renewal before the entry answers.
     revalidate_wait: Duration,
+    /// JWT access tokens are checked here, without a call to the auth server.
+    jwt: JwtValidator,
+    /// This resource server's identifier (`auth.audience`): tokens must be for it.
+    audience: Option<String>,
+    /// Local users by `sub`, for JWTs: a user's every new token would otherwise cost a database read.
+    users_by_sub: moka::future::Cache<String, LocalUser>,
 }
 
 impl TokenValidator {
@@ -116,7 +128,15 @@ impl TokenValidator {
         let breaker =
             CircuitBreaker::new(auth_settings.breaker_failures, Duration::from_millis(auth_settings.breaker_open_ms));
         let revalidate_wait = Duration::from_millis(settings.revalidate_wait_ms);
+        let audience = Some(auth_settings.audience.clone()).filter(|a| !a.is_empty());
+        let jwt =
+            JwtValidator::new(auth.clone(), audience.clone(), Duration::from_secs(auth_settings.jwks_refetch_secs));
+        let users_by_sub =
+            moka::future::Cache::builder().max_capacity(USERS_BY_SUB).time_to_live(USER_NAME_TTL).build();
         let inner = Inner {
+            audience,
+            jwt,
+            users_by_sub,
             cache,
             settings,
             auth,
@@ -137,6 +157,10 @@ impl TokenValidator {
             if now < entry.fresh_until {
                 return Ok(entry.validation.clone());
             }
+        }
+        if jwt::is_access_jwt(token) {
+            // Verified here: no introspection, no flight, no breaker.
+            return self.inner.validate_jwt(key, token, now).await;
         }
         let stale = cached.filter(|entry| entry.servable_stale(now));
         if let Some(flight) = self.inner.flight(&key) {
@@ -273,6 +297,32 @@ impl Inner {
         result.map_err(Arc::new)
     }
 
+    /// Verifies a JWT access token and caches the outcome: a valid one until it expires (there is nobody
+    /// to ask about it meanwhile), an invalid one for `negative_ttl`.
+    async fn validate_jwt(&self, key: [u8; 32], token: &str, now: Instant) -> Result<Validation, Error> {
+        let entry = match self.jwt.validate(token).await {
+            Ok(claims) => {
+                let lifetime = claims.exp.saturating_sub(u64::try_from(clock::now()).unwrap_or(0));
+                let user = match claims.user() {
+                    Some(subject) => Some(self.user_named_by_sub(subject).await?),
+                    None => None,
+                };
+                let principal = Principal { user, scope: claims.scope, client_id: claims.client_id };
+                let until = now + Duration::from_secs(lifetime);
+                Entry { validation: Validation::Active(Arc::new(principal)), fresh_until: until, stale_until: until }
+            }
+            Err(JwtError::Invalid(reason)) => {
+                log::debug!("refusing a JWT access token: {reason}");
+                let until = now + Duration::from_secs(self.settings.negative_ttl_secs);
+                Entry { validation: Validation::Inactive, fresh_until: until, stale_until: until }
+            }
+            Err(JwtError::Keys(error)) => return Err(error.into()),
+        };
+        let validation = entry.validation.clone();
+        self.cache.insert(key, Arc::new(entry)).await;
+        Ok(validation)
+    }
+
     /// Introspects and, for a user's token, mirrors the user locally.
     async fn introspect(&self, token: &str, now: Instant) -> Result<Entry, Error> {
         let answer = self.auth.introspect(token).await?;
@@ -286,6 +336,13 @@ impl Inner {
         if !answer.active || remaining.is_some_and(|r| r <= 0) {
             return Ok(inactive());
         }
+        if let Some(audience) = &self.audience {
+            // RFC 9700 §2.3: a token minted for another API (or naming none) is not for this one.
+            if !answer.aud.as_ref().is_some_and(|aud| aud.contains(audience)) {
+                log::debug!("refusing an introspected token for another audience");
+                return Ok(inactive());
+            }
+        }
         let Some(principal) = self.principal(answer).await? else { return Ok(inactive()) };
         let lifetime = remaining.map_or(u64::MAX, |r| u64::try_from(r).unwrap_or(0));
         let fresh = self.settings.ttl_secs.min(lifetime);
@@ -298,8 +355,8 @@ impl Inner {
     }
 
     async fn principal(&self, answer: IntrospectionResponse) -> Result<Option<Principal>, Error> {
-        let user = match mirrored_user(&answer, &self.auth.endpoints().issuer) {
-            Some(MirroredUser { key, name }) => {
+        let user = match users::mirrored_user(&answer, &self.auth.endpoints().issuer) {
+            Some(users::MirroredUser { key, name }) => {
                 let stored = name.clone();
                 let id = db::write(&self.pool, move |c| Ok(db::users::upsert(c, &key, &stored, clock::now())?)).await?;
                 Some(LocalUser { id, email: name })
@@ -311,55 +368,5 @@ impl Inner {
             scope: answer.scope.unwrap_or_default(),
             client_id: answer.client_id.unwrap_or_default(),
         }))
-    }
-}
-
-/// How an introspection answer's user is kept in the local `users` table.
-#[derive(Debug, PartialEq, Eq)]
-struct MirroredUser {
-    /// The row's `subject`: the answer's `sub`; without one (Django OAuth Toolkit answers `username` only),
-    /// `iss` + `#` + `username`, with the configured issuer when the answer has no `iss`.
-    key: String,
-    /// What the items API shows as the owner: `username` (this project's: the email), else the `sub`.
-    name: String,
-}
-
-/// The user a token acts for; `None` for a token that names nobody (client_credentials).
-fn mirrored_user(answer: &IntrospectionResponse, default_issuer: &str) -> Option<MirroredUser> {
-    match (&answer.sub, &answer.username) {
-        (Some(sub), username) => {
-            Some(MirroredUser { key: sub.clone(), name: username.clone().unwrap_or_else(|| sub.clone()) })
-        }
-        (None, Some(username)) => {
-            let issuer = answer.iss.as_deref().unwrap_or(default_issuer);
-            Some(MirroredUser { key: format!("{issuer}#{username}"), name: username.clone() })
-        }
-        (None, None) => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answer(sub: Option<&str>, username: Option<&str>, iss: Option<&str>) -> IntrospectionResponse {
-        IntrospectionResponse {
-            active: true,
-            sub: sub.map(str::to_owned),
-            username: username.map(str::to_owned),
-            iss: iss.map(str::to_owned),
-            ..IntrospectionResponse::default()
-        }
-    }
-
-    #[test]
-    fn a_user_is_keyed_by_sub_else_by_issuer_and_username() {
-        let user = |sub, username, iss| mirrored_user(&answer(sub, username, iss), "http://as");
-        let named = |key: &str, name: &str| Some(MirroredUser { key: key.into(), name: name.into() });
-        assert_eq!(user(Some("u-1"), Some("a@example.com"), None), named("u-1", "a@example.com"));
-        assert_eq!(user(Some("u-1"), None, None), named("u-1", "u-1"));
-        assert_eq!(user(None, Some("alice"), None), named("http://as#alice", "alice"));
-        assert_eq!(user(None, Some("alice"), Some("http://other")), named("http://other#alice", "alice"));
-        assert_eq!(user(None, None, Some("http://as")), None);
     }
 }

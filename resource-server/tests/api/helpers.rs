@@ -100,16 +100,7 @@ impl System {
 
     /// A token straight from the auth server with the given grant form.
     pub async fn auth_token(&self, form: &[(&str, &str)]) -> String {
-        let response = self
-            .http
-            .post(format!("{}/o/token/", self.auth.address))
-            .basic_auth("rs-id", Some("rs-secret"))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+        token_from(&self.http, &self.auth, form).await
     }
 
     pub async fn revoke(&self, token: &str) {
@@ -142,6 +133,14 @@ impl System {
 }
 
 /// Asserts a `{"error": ...}` answer and returns its headers.
+/// An access token from `auth`'s token endpoint, as the tutorial's client, for the given grant form.
+pub async fn token_from(http: &Client, auth: &TestAuthServer, form: &[(&str, &str)]) -> String {
+    let response =
+        http.post(auth.url("/o/token/")).basic_auth("rs-id", Some("rs-secret")).form(form).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+}
+
 pub async fn assert_error(response: Response, status: u16, error: &str) -> reqwest::header::HeaderMap {
     assert_eq!(response.status(), status);
     let headers = response.headers().clone();

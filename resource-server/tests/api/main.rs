@@ -9,6 +9,7 @@ mod helpers;
 mod endpoints;
 mod faults;
 mod items;
+mod jwt;
 mod openapi;
 mod outage;
 mod paging;

@@ -40,6 +40,27 @@ pub struct IntrospectionResponse {
     pub token_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub iss: Option<String>,
+    /// Whom the token is for (RFC 7662 §2.2, RFC 8707): one identifier or several.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub aud: Option<Audience>,
+}
+
+/// An `aud` value: a string, or an array of them (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn contains(&self, identifier: &str) -> bool {
+        match self {
+            Self::One(one) => one == identifier,
+            Self::Many(many) => many.iter().any(|a| a == identifier),
+        }
+    }
 }
 
 impl IntrospectionResponse {
@@ -51,6 +72,17 @@ impl IntrospectionResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_audience_is_one_string_or_an_array() {
+        let one: IntrospectionResponse = serde_json::from_str(r#"{"active":true,"aud":"https://a"}"#).unwrap();
+        let many: IntrospectionResponse =
+            serde_json::from_str(r#"{"active":true,"aud":["https://b","https://a"]}"#).unwrap();
+        for answer in [one, many] {
+            let aud = answer.aud.unwrap();
+            assert!(aud.contains("https://a") && !aud.contains("https://c"));
+        }
+    }
 
     #[test]
     fn inactive_introspection_is_only_active_false() {

@@ -8,7 +8,7 @@ use shared_core::db::DbPool;
 
 use super::{hash, verify, AdminError};
 use crate::db::clients::{self, ClientRow, NewClient};
-use crate::service::registration::{self, ClientProfile};
+use crate::service::registration::{self, AccessTokenFormat, ClientProfile};
 use crate::service::tokens::random_token;
 use crate::settings::BootstrapClient;
 
@@ -32,6 +32,7 @@ pub struct ClientChanges {
     pub allowed_origins: Option<Vec<String>>,
     pub skip_consent: Option<bool>,
     pub require_pkce: Option<bool>,
+    pub access_token_format: Option<AccessTokenFormat>,
 }
 
 /// The result of `client create`: the secret is shown once and never stored in clear.
@@ -73,6 +74,7 @@ pub fn profile_of(row: &ClientRow) -> ClientProfile {
         allowed_origins: split_list(&row.allowed_origins),
         skip_consent: row.skip_consent,
         require_pkce: row.require_pkce,
+        access_token_format: AccessTokenFormat::parse(&row.access_token_format),
     }
 }
 
@@ -87,6 +89,7 @@ struct StoredProfile {
     allowed_origins: String,
     skip_consent: bool,
     require_pkce: bool,
+    access_token_format: AccessTokenFormat,
 }
 
 impl StoredProfile {
@@ -100,6 +103,7 @@ impl StoredProfile {
             allowed_origins: stored_list(&profile.allowed_origins),
             skip_consent: profile.skip_consent,
             require_pkce: profile.require_pkce,
+            access_token_format: profile.access_token_format,
         }
     }
 
@@ -123,6 +127,7 @@ impl StoredProfile {
             allowed_origins: &self.allowed_origins,
             skip_consent: self.skip_consent,
             require_pkce: self.require_pkce,
+            access_token_format: self.access_token_format.as_str(),
         }
     }
 }
@@ -183,6 +188,7 @@ pub async fn update_client(
         allowed_origins,
         skip_consent,
         require_pkce,
+        access_token_format,
     } = changes;
     profile.name = name.unwrap_or(profile.name);
     profile.grant_types = grant_types.unwrap_or(profile.grant_types);
@@ -192,6 +198,7 @@ pub async fn update_client(
     profile.allowed_origins = allowed_origins.unwrap_or(profile.allowed_origins);
     profile.skip_consent = skip_consent.unwrap_or(profile.skip_consent);
     profile.require_pkce = require_pkce.unwrap_or(profile.require_pkce);
+    profile.access_token_format = access_token_format.unwrap_or(profile.access_token_format);
     registration::check(&profile, existing.secret_hash.is_none(), catalogue)?;
     let stored = StoredProfile::of(&profile);
     pool.write(move |c| -> Result<usize, AdminError> {
