@@ -46,6 +46,7 @@ fn main() -> Result<(), Failure> {
                                 user: Some(&subjects[n % subjects.len()]),
                                 scope: "read write",
                                 auth_time: None,
+                                audience: None,
                             };
                             signer.mint(&subject, now).map_err(|e| e.to_string())
                         })

@@ -36,6 +36,28 @@ pub enum Command {
     /// Manage the OpenID Connect signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage resources: the APIs (audiences, RFC 8707) tokens may be minted for.
+    #[command(subcommand)]
+    Resource(ResourceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResourceCommand {
+    /// Register a resource server's API; tokens asked for it with `resource=IDENTIFIER` carry it as `aud`.
+    Create {
+        /// An absolute URI without a fragment: the resource server's auth.audience.
+        #[arg(long)]
+        identifier: String,
+        /// Comma-separated: the scopes a token for it may carry.
+        #[arg(long, value_name = "LIST")]
+        scopes: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List the registered resources.
+    List,
+    /// Delete a resource; tokens already issued for it keep their audience until they expire.
+    Delete { identifier: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +121,9 @@ pub struct CreateClient {
     /// opaque: random strings, checked by introspection; jwt: RFC 9068 JWTs a resource server verifies itself.
     #[arg(long, value_enum, default_value = "opaque")]
     pub access_token_format: AccessTokenFormat,
+    /// Comma-separated resource identifiers (RFC 8707) it may ask tokens for; empty: any registered one.
+    #[arg(long, value_name = "URI[,URI]", default_value = "")]
+    pub audiences: String,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +148,9 @@ pub struct UpdateClient {
     pub allow_no_pkce: Option<bool>,
     #[arg(long, value_enum)]
     pub access_token_format: Option<AccessTokenFormat>,
+    /// Replaces the list; an empty value: any registered resource.
+    #[arg(long, value_name = "URI[,URI]")]
+    pub audiences: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +189,7 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
                 skip_consent: args.skip_consent,
                 require_pkce: !args.allow_no_pkce,
                 access_token_format: args.access_token_format,
+                audiences: split_list(&args.audiences),
             };
             let spec =
                 ClientSpec { client_id: args.client_id, secret: args.client_secret, public: args.public, profile };
@@ -183,6 +212,7 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
                 skip_consent: args.skip_consent,
                 require_pkce: args.allow_no_pkce.map(|allow| !allow),
                 access_token_format: args.access_token_format,
+                audiences: list(args.audiences),
             };
             admin::update_client(&pool, &args.client_id, changes, catalogue).await?;
             println!("updated client {}", args.client_id);
@@ -195,6 +225,9 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
                 println!("    grant_types: {}", client.grant_types);
                 println!("    scopes: {}", client.scopes);
                 println!("    access_token_format: {}", client.access_token_format);
+                if !profile.audiences.is_empty() {
+                    println!("    audiences: {}", profile.audiences.join(" "));
+                }
                 if !profile.redirect_uris.is_empty() {
                     println!("    redirect_uris: {}", profile.redirect_uris.join(" "));
                     println!("    pkce: {}", if profile.require_pkce { "required" } else { "optional" });
@@ -219,6 +252,7 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
             println!("client_secret: {secret}\n(the old secret no longer works)");
         }
         Command::Keys(command) => keys_command(&pool, command, settings).await?,
+        Command::Resource(command) => resource_command(&pool, command, catalogue).await?,
         Command::User(UserCommand::Create { email, password }) => {
             let password = match password {
                 Some(p) => p,
@@ -233,6 +267,30 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
             };
             let email = admin::create_user(&pool, &email, &password, cost).await?;
             println!("created user {email}");
+        }
+    }
+    Ok(())
+}
+
+async fn resource_command(
+    pool: &shared_core::db::DbPool,
+    command: ResourceCommand,
+    catalogue: &[String],
+) -> Result<(), StartupError> {
+    match command {
+        ResourceCommand::Create { identifier, scopes, name } => {
+            admin::create_resource(pool, &identifier, &name, &split_list(&scopes), catalogue).await?;
+            println!("resource {identifier} created");
+        }
+        ResourceCommand::List => {
+            for resource in admin::list_resources(pool).await? {
+                println!("{}  ({})", resource.identifier, resource.name);
+                println!("    scopes: {}", resource.scopes);
+            }
+        }
+        ResourceCommand::Delete { identifier } => {
+            admin::delete_resource(pool, &identifier).await?;
+            println!("deleted resource {identifier}");
         }
     }
     Ok(())

@@ -79,6 +79,9 @@ pub struct Settings {
     /// Clients created or updated at start-up, keyed by a label of your choice.
     #[serde(default)]
     pub clients: BTreeMap<String, BootstrapClient>,
+    /// Resources (RFC 8707 audiences) created or updated at start-up, keyed by a label of your choice.
+    #[serde(default)]
+    pub resources: BTreeMap<String, BootstrapResource>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -176,6 +179,22 @@ pub struct BootstrapClient {
     /// `opaque` (default) or `jwt`.
     #[serde(default)]
     pub access_token_format: crate::service::registration::AccessTokenFormat,
+    /// The resources it may ask tokens for (RFC 8707 identifiers); empty: any registered one.
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub audiences: Vec<String>,
+}
+
+/// A resource (API) tokens may be minted for, from the settings: created, or brought back to this
+/// definition, at every start.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BootstrapResource {
+    /// Its RFC 8707 identifier: an absolute URI, the resource server's `auth.audience`.
+    pub identifier: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The scopes a token for it may carry.
+    #[serde(deserialize_with = "string_or_list")]
+    pub scopes: Vec<String>,
 }
 
 impl BootstrapClient {
@@ -190,6 +209,7 @@ impl BootstrapClient {
             skip_consent: self.skip_consent,
             require_pkce: !self.allow_no_pkce,
             access_token_format: self.access_token_format,
+            audiences: self.audiences.clone(),
         }
     }
 }
@@ -206,6 +226,7 @@ impl std::fmt::Debug for BootstrapClient {
             .field("skip_consent", &self.skip_consent)
             .field("allow_no_pkce", &self.allow_no_pkce)
             .field("access_token_format", &self.access_token_format)
+            .field("audiences", &self.audiences)
             .finish()
     }
 }

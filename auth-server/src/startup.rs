@@ -42,6 +42,12 @@ pub async fn prepare_database(settings: &Settings) -> Result<DbPool, StartupErro
     if applied > 0 {
         log::info!("applied {applied} migration(s)");
     }
+    // Resources first: a bootstrap client may be limited to some of them.
+    for (label, resource) in &settings.resources {
+        admin::bootstrap_resource(&pool, resource, &settings.scopes.available)
+            .await
+            .map_err(|e| format!("bootstrap resource {label:?}: {}", shared_core::report::Chain(&e)))?;
+    }
     for (label, client) in &settings.clients {
         let outcome = admin::bootstrap_client(&pool, client, &settings.scopes.available, settings.security.bcrypt_cost)
             .await

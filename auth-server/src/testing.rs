@@ -56,6 +56,7 @@ pub fn tutorial_client(secret: &str) -> BootstrapClient {
         skip_consent: false,
         allow_no_pkce: false,
         access_token_format: Default::default(),
+        audiences: Vec::new(),
     }
 }
 

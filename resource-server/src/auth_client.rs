@@ -23,6 +23,8 @@ pub struct AuthClient {
     client_id: String,
     client_secret: String,
     introspection_token: Option<String>,
+    /// `auth.audience`: the proxied grants ask for tokens for this API (RFC 8707 `resource`).
+    audience: Option<String>,
     timeout: Duration,
     proxy_timeout: Duration,
 }
@@ -63,6 +65,7 @@ impl AuthClient {
             client_id: settings.client_id.clone(),
             client_secret: settings.client_secret.clone(),
             introspection_token: Some(settings.introspection_token.clone()).filter(|t| !t.is_empty()),
+            audience: Some(settings.audience.clone()).filter(|a| !a.is_empty()),
             timeout: Duration::from_millis(settings.timeout_ms),
             proxy_timeout: Duration::from_millis(settings.proxy_timeout_ms),
         })
@@ -92,10 +95,12 @@ impl AuthClient {
         response.json().await.map_err(UpstreamError::Malformed)
     }
 
-    /// Forwards a token request to the token endpoint with this server's client credentials.
-    pub async fn token(&self, request: &TokenRequest) -> Result<Upstream, Error> {
+    /// Forwards a token request to the token endpoint with this server's client credentials, asking for
+    /// tokens for this API when it has an audience.
+    pub async fn token(&self, mut request: TokenRequest) -> Result<Upstream, Error> {
+        request.resource = self.audience.clone();
         let request =
-            self.http.post(&self.endpoints.token).basic_auth(&self.client_id, Some(&self.client_secret)).form(request);
+            self.http.post(&self.endpoints.token).basic_auth(&self.client_id, Some(&self.client_secret)).form(&request);
         self.send(TOKEN, request).await
     }
 

@@ -22,6 +22,8 @@ pub struct ClientRow {
     pub require_pkce: bool,
     /// `opaque` or `jwt` ([`crate::service::registration::AccessTokenFormat`]).
     pub access_token_format: String,
+    /// The resources it may ask tokens for, space-separated; empty: any registered one.
+    pub audiences: String,
 }
 
 /// The columns a [`ClientRow`] is read from.
@@ -39,6 +41,7 @@ pub type ClientColumns = (
     clients::skip_consent,
     clients::require_pkce,
     clients::access_token_format,
+    clients::audiences,
 );
 // Read through a column tuple rather than `as_select()`, whose type is tied to one backend: statements run on
 // the concrete connection (see `shared_core::db::exec`).
@@ -56,6 +59,7 @@ pub const CLIENT_COLUMNS: ClientColumns = (
     clients::skip_consent,
     clients::require_pkce,
     clients::access_token_format,
+    clients::audiences,
 );
 
 #[derive(Insertable, AsChangeset)]
@@ -75,6 +79,7 @@ pub struct NewClient<'a> {
     pub skip_consent: bool,
     pub require_pkce: bool,
     pub access_token_format: &'a str,
+    pub audiences: &'a str,
 }
 
 pub fn find_by_client_id(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<ClientRow>> {
@@ -106,6 +111,7 @@ pub fn update(conn: &mut DbConn, client: &NewClient<'_>) -> QueryResult<usize> {
             clients::skip_consent.eq(client.skip_consent),
             clients::require_pkce.eq(client.require_pkce),
             clients::access_token_format.eq(client.access_token_format),
+            clients::audiences.eq(client.audiences),
         )),
     )
 }

@@ -5,6 +5,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod keys;
+pub mod resources;
 pub mod schema;
 pub mod sessions;
 pub mod tokens;

@@ -28,6 +28,17 @@ diesel::table! {
         skip_consent -> Bool,
         require_pkce -> Bool,
         access_token_format -> Text,
+        audiences -> Text,
+    }
+}
+
+diesel::table! {
+    resources (id) {
+        id -> BigInt,
+        identifier -> Text,
+        name -> Text,
+        scopes -> Text,
+        created_at -> BigInt,
     }
 }
 
@@ -42,6 +53,7 @@ diesel::table! {
         issued_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        audience -> Nullable<Text>,
     }
 }
 
@@ -57,6 +69,7 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         authorization_code_id -> Nullable<BigInt>,
+        audience -> Nullable<Text>,
     }
 }
 
@@ -125,5 +138,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     consents,
     authorization_codes,
-    signing_keys
+    signing_keys,
+    resources
 );

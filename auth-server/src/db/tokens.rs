@@ -21,6 +21,8 @@ pub struct NewAccessToken<'a> {
     pub expires_at: i64,
     /// The code it was issued for (authorization code flow), so that a replayed code can revoke it.
     pub authorization_code_id: Option<i64>,
+    /// The resource it is for (RFC 8707); `None`: the default audience.
+    pub audience: Option<&'a str>,
 }
 
 #[derive(Insertable)]
@@ -34,6 +36,8 @@ pub struct NewRefreshToken<'a> {
     pub scope: &'a str,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// The resource its access tokens are for, unless a refresh names another.
+    pub audience: Option<&'a str>,
 }
 
 /// An access token with what introspection reports about it, read in one indexed query.
@@ -48,6 +52,7 @@ pub struct AccessTokenView {
     pub client_id: String,
     pub username: Option<String>,
     pub subject: Option<String>,
+    pub audience: Option<String>,
 }
 
 impl AccessTokenView {
@@ -65,6 +70,7 @@ pub struct RefreshTokenRow {
     pub scope: String,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    pub audience: Option<String>,
 }
 
 /// The columns a [`RefreshTokenRow`] is read from.
@@ -78,6 +84,7 @@ const REFRESH_TOKEN_COLUMNS: (
     refresh_tokens::scope,
     refresh_tokens::expires_at,
     refresh_tokens::revoked_at,
+    refresh_tokens::audience,
 ) = (
     refresh_tokens::id,
     refresh_tokens::client_id,
@@ -86,6 +93,7 @@ const REFRESH_TOKEN_COLUMNS: (
     refresh_tokens::scope,
     refresh_tokens::expires_at,
     refresh_tokens::revoked_at,
+    refresh_tokens::audience,
 );
 
 pub fn insert_access(conn: &mut DbConn, token: &NewAccessToken<'_>) -> QueryResult<()> {
@@ -113,6 +121,7 @@ pub fn find_access(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<Ac
                 clients::client_id,
                 users::email.nullable(),
                 users::subject.nullable(),
+                access_tokens::audience,
             )),
     )
     .optional()
@@ -297,6 +306,7 @@ pub fn find_caller_and_access(
         Option<String>,
         Option<String>,
         Option<String>,
+        Option<String>,
     );
     let row: Option<(ClientRow, TokenColumns)> = exec::first(
         conn,
@@ -317,6 +327,7 @@ pub fn find_caller_and_access(
                     owner.field(clients::client_id).nullable(),
                     users::email.nullable(),
                     users::subject.nullable(),
+                    access_tokens::audience.nullable(),
                 ),
             )),
     )
@@ -333,6 +344,7 @@ pub fn find_caller_and_access(
             Some(client_id),
             username,
             subject,
+            audience,
         ) => Some(AccessTokenView {
             id,
             user_id,
@@ -343,6 +355,7 @@ pub fn find_caller_and_access(
             client_id,
             username,
             subject,
+            audience,
         }),
         _ => None,
     };

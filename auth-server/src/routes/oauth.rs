@@ -32,7 +32,7 @@ async fn oauth_form<T: serde::de::DeserializeOwned>(req: &HttpRequest, payload: 
     security(("client_basic" = []), ()),
     responses(
         (status = 200, description = "Tokens issued (Cache-Control: no-store)", body = shared_core::oauth::TokenResponse),
-        (status = 400, description = "invalid_request (also for a body that is not form-encoded, RFC 6749 §5.2), invalid_grant, unauthorized_client, unsupported_grant_type or invalid_scope", body = shared_core::oauth::ErrorBody),
+        (status = 400, description = "invalid_request (also for a body that is not form-encoded, RFC 6749 §5.2), invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope, or invalid_target (RFC 8707: an unknown, malformed or forbidden resource)", body = shared_core::oauth::ErrorBody),
         (status = 401, description = "invalid_client (WWW-Authenticate: Basic)", body = shared_core::oauth::ErrorBody),
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),

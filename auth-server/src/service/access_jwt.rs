@@ -40,6 +40,8 @@ pub struct Subject<'a> {
     pub scope: &'a str,
     /// When the user signed in (authorization code tokens).
     pub auth_time: Option<i64>,
+    /// The resource it is for (RFC 8707); `None`: the default audience.
+    pub audience: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -70,7 +72,7 @@ impl AccessTokenSigner {
         let claims = Claims {
             iss: &self.issuer,
             sub: subject.user.unwrap_or(subject.client_id),
-            aud: &self.audience,
+            aud: subject.audience.unwrap_or(&self.audience),
             exp: now + self.lifetime,
             iat: now,
             jti: random_token()?,

@@ -98,6 +98,8 @@ pub struct Client {
     pub skip_consent: bool,
     pub require_pkce: bool,
     pub access_token_format: AccessTokenFormat,
+    /// The resources it may ask tokens for; empty: any registered one.
+    pub audiences: Vec<String>,
 }
 
 impl Client {
@@ -114,6 +116,7 @@ impl Client {
             skip_consent: row.skip_consent,
             require_pkce: row.require_pkce,
             access_token_format: AccessTokenFormat::parse(&row.access_token_format),
+            audiences: list(&row.audiences),
         }
     }
 

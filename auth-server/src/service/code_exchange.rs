@@ -5,6 +5,7 @@
 use shared_core::oauth::{ErrorCode, Scopes, TokenRequest, TokenResponse};
 use shared_core::token_digest;
 
+use super::audiences::Target;
 use super::client_auth::Client;
 use super::grants::{required, REFRESH_TOKEN};
 use super::oidc::{self, Authentication, OPENID};
@@ -38,6 +39,7 @@ pub async fn exchange_code(
     state: &AppState,
     client: Client,
     request: TokenRequest,
+    target: Option<Target>,
     now: i64,
 ) -> Result<TokenResponse, Error> {
     let hash = token_digest(required(&request.code, "code")?);
@@ -85,6 +87,11 @@ pub async fn exchange_code(
         if !codes::use_code(c, &hash, client_pk, now)? {
             return Ok(Err(Refused::Reused { code_id: code.id, family_id: code.family_id }));
         }
+        let scope = Scopes::parse(&code.scope).unwrap_or_default();
+        if let Some(target) = &target {
+            // An error rolls the use of the code back: a refused exchange does not burn it.
+            target.check_scope(&scope)?;
+        }
         let Some(user) = users::find(c, code.user_id)? else {
             return Ok(Err(Refused::Invalid("the user no longer exists")));
         };
@@ -96,6 +103,7 @@ pub async fn exchange_code(
             user_id: Some(user.id),
             subject: Some(&user.subject),
             auth_time: Some(code.auth_time),
+            audience: target.as_ref().map(|t| t.identifier.as_str()),
             scope: &code.scope,
             refresh_family: with_refresh.then_some(code.family_id.as_str()),
             authorization_code_id: Some(code.id),
@@ -105,7 +113,7 @@ pub async fn exchange_code(
             response,
             subject: user.subject,
             email: user.email,
-            scope: Scopes::parse(&code.scope).unwrap_or_default(),
+            scope,
             auth_time: code.auth_time,
             nonce: code.nonce,
         }))

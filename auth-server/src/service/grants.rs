@@ -4,6 +4,7 @@
 use shared_core::oauth::{ErrorCode, Scopes, TokenRequest, TokenResponse};
 use shared_core::token_digest;
 
+use super::audiences::{self, Target};
 use super::client_auth::{Client, ClientCredentials};
 use super::registration::AccessTokenFormat;
 use super::scopes::grant_scopes;
@@ -51,11 +52,12 @@ pub async fn exchange(
             format!("this client may not use the {grant_type} grant"),
         ));
     }
+    let target = audiences::resolve(state, &client, request.resource.as_deref()).await?;
     match grant_type.as_str() {
-        AUTHORIZATION_CODE => super::code_exchange::exchange_code(state, client, request, now).await,
-        PASSWORD => password_grant(state, client, request, now).await,
-        CLIENT_CREDENTIALS => client_credentials_grant(state, client, request, now).await,
-        _ => refresh_grant(state, client, request, now).await,
+        AUTHORIZATION_CODE => super::code_exchange::exchange_code(state, client, request, target, now).await,
+        PASSWORD => password_grant(state, client, request, target, now).await,
+        CLIENT_CREDENTIALS => client_credentials_grant(state, client, request, target, now).await,
+        _ => refresh_grant(state, client, request, target, now).await,
     }
 }
 
@@ -63,11 +65,15 @@ async fn password_grant(
     state: &AppState,
     client: Client,
     request: TokenRequest,
+    target: Option<Target>,
     now: i64,
 ) -> Result<TokenResponse, Error> {
     let username = required(&request.username, "username")?;
     let password = required(&request.password, "password")?.to_owned();
     let scope = grant_scopes(request.scope.as_deref(), &client.scopes, &state.policy.default_scopes, true)?;
+    if let Some(target) = &target {
+        target.check_scope(&scope)?;
+    }
     let Some(user) = check_password(state, username, password).await? else {
         return Err(Error::oauth(ErrorCode::InvalidGrant, "invalid credentials given"));
     };
@@ -75,8 +81,10 @@ async fn password_grant(
     let policy = state.policy.clone();
     let with_refresh = client.may_use_grant(REFRESH_TOKEN);
     let scope = scope.to_string();
+    let audience = target.map(|t| t.identifier);
+    let format = client.access_token_format;
     let signed =
-        sign_ahead(&policy, client.access_token_format, &client.client_id, Some(&user.subject), &scope, now).await?;
+        sign_ahead(&policy, format, &client.client_id, Some(&user.subject), &scope, audience.as_deref(), now).await?;
     db::write(&state.pool, move |c| {
         let family = uuid::Uuid::new_v4().to_string();
         let grant = Grant {
@@ -87,6 +95,7 @@ async fn password_grant(
             user_id: Some(user.id),
             subject: Some(&user.subject),
             auth_time: None,
+            audience: audience.as_deref(),
             scope: &scope,
             refresh_family: with_refresh.then_some(family.as_str()),
             authorization_code_id: None,
@@ -100,15 +109,21 @@ async fn client_credentials_grant(
     state: &AppState,
     client: Client,
     request: TokenRequest,
+    target: Option<Target>,
     now: i64,
 ) -> Result<TokenResponse, Error> {
     if !client.confidential {
         return Err(Error::oauth(ErrorCode::UnauthorizedClient, "public clients may not use client_credentials"));
     }
     let scope = grant_scopes(request.scope.as_deref(), &client.scopes, &state.policy.default_scopes, false)?;
+    if let Some(target) = &target {
+        target.check_scope(&scope)?;
+    }
     let policy = state.policy.clone();
     let scope = scope.to_string();
-    let signed = sign_ahead(&policy, client.access_token_format, &client.client_id, None, &scope, now).await?;
+    let audience = target.map(|t| t.identifier);
+    let format = client.access_token_format;
+    let signed = sign_ahead(&policy, format, &client.client_id, None, &scope, audience.as_deref(), now).await?;
     db::write(&state.pool, move |c| {
         let grant = Grant {
             signed,
@@ -118,6 +133,7 @@ async fn client_credentials_grant(
             user_id: None,
             subject: None,
             auth_time: None,
+            audience: audience.as_deref(),
             scope: &scope,
             refresh_family: None,
             authorization_code_id: None,
@@ -138,6 +154,7 @@ async fn refresh_grant(
     state: &AppState,
     client: Client,
     request: TokenRequest,
+    target: Option<Target>,
     now: i64,
 ) -> Result<TokenResponse, Error> {
     let presented = required(&request.refresh_token, "refresh_token")?;
@@ -172,6 +189,14 @@ async fn refresh_grant(
             Some(requested) => requested,
             None => original,
         };
+        // RFC 8707 §2.2: a refresh may name a resource; without one, the tokens stay for the original's.
+        let audience = match &target {
+            Some(target) => {
+                target.check_scope(&scope)?;
+                Some(target.identifier.clone())
+            }
+            None => old.audience.clone(),
+        };
         tokens::revoke_access_of_refresh(c, old.id, at)?;
         // Only a JWT names its user; an opaque token's row points at it.
         let subject = match client.access_token_format {
@@ -185,6 +210,7 @@ async fn refresh_grant(
             format: client.access_token_format,
             subject: subject.as_deref(),
             auth_time: None,
+            audience: audience.as_deref(),
             user_id: Some(old.user_id),
             scope: &scope.to_string(),
             refresh_family: Some(&old.family_id),

@@ -59,8 +59,8 @@ pub async fn introspect(
     Ok(describe(view, now, &state.issuer, &state.policy.jwt.audience))
 }
 
-/// The RFC 7662 §2.2 answer for a token row (or its absence). `audience`: whom every token is for (the
-/// default resource; a JWT access token carries the same `aud`).
+/// The RFC 7662 §2.2 answer for a token row (or its absence). `aud` is the resource the token was issued
+/// for, else `audience`, the default (a JWT access token carries the same).
 pub fn describe(view: Option<AccessTokenView>, now: i64, issuer: &str, audience: &str) -> IntrospectionResponse {
     match view {
         Some(token) if token.is_active(now) => IntrospectionResponse {
@@ -73,7 +73,7 @@ pub fn describe(view: Option<AccessTokenView>, now: i64, issuer: &str, audience:
             iat: Some(token.issued_at),
             token_type: Some("Bearer".to_owned()),
             iss: Some(issuer.to_owned()),
-            aud: Some(Audience::One(audience.to_owned())),
+            aud: Some(Audience::One(token.audience.unwrap_or_else(|| audience.to_owned()))),
         },
         _ => IntrospectionResponse::inactive(),
     }

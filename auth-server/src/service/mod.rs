@@ -5,6 +5,7 @@
 pub mod access_jwt;
 pub mod accounts;
 pub mod admin;
+pub mod audiences;
 pub mod authorize;
 pub mod client_auth;
 pub mod code_exchange;

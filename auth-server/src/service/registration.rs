@@ -20,6 +20,8 @@ pub struct ClientProfile {
     /// PKCE is required on the authorization code flow; only a confidential client may turn it off.
     pub require_pkce: bool,
     pub access_token_format: AccessTokenFormat,
+    /// The resources (RFC 8707 identifiers) it may ask tokens for; empty: any registered one.
+    pub audiences: Vec<String>,
 }
 
 /// What a client's access tokens are: random strings the resource server introspects, or RFC 9068 JWTs it
@@ -92,6 +94,20 @@ pub fn check(profile: &ClientProfile, public: bool, catalogue: &[String]) -> Res
     }
     for origin in &profile.allowed_origins {
         check_origin(origin)?;
+    }
+    for audience in &profile.audiences {
+        check_resource_identifier(audience)?;
+    }
+    Ok(())
+}
+
+/// RFC 8707 §2: a resource is named by an absolute URI without a fragment.
+pub fn check_resource_identifier(identifier: &str) -> Result<(), Invalid> {
+    let refused =
+        || invalid(format!("{identifier:?} is not a resource identifier: an absolute URI without a fragment"));
+    let url = url::Url::parse(identifier).map_err(|_| refused())?;
+    if url.fragment().is_some() || identifier.contains(char::is_whitespace) || identifier.contains(',') {
+        return Err(refused());
     }
     Ok(())
 }

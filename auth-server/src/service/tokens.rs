@@ -31,6 +31,8 @@ pub struct Grant<'a> {
     pub auth_time: Option<i64>,
     /// A JWT access token signed before the transaction ([`sign_ahead`]), so that no lock waits on RSA.
     pub signed: Option<String>,
+    /// The resource the tokens are for (RFC 8707); `None`: the default audience.
+    pub audience: Option<&'a str>,
     pub scope: &'a str,
     /// `Some(family)` to issue a refresh token in that rotation family.
     pub refresh_family: Option<&'a str>,
@@ -47,6 +49,7 @@ pub async fn sign_ahead(
     client_id: &str,
     user: Option<&str>,
     scope: &str,
+    audience: Option<&str>,
     now: i64,
 ) -> Result<Option<String>, Error> {
     if format == AccessTokenFormat::Opaque {
@@ -54,8 +57,15 @@ pub async fn sign_ahead(
     }
     let (signer, client_id, user, scope) =
         (policy.jwt.clone(), client_id.to_owned(), user.map(str::to_owned), scope.to_owned());
+    let audience = audience.map(str::to_owned);
     let signed = tokio::task::spawn_blocking(move || {
-        let subject = Subject { client_id: &client_id, user: user.as_deref(), scope: &scope, auth_time: None };
+        let subject = Subject {
+            client_id: &client_id,
+            user: user.as_deref(),
+            scope: &scope,
+            auth_time: None,
+            audience: audience.as_deref(),
+        };
         signer.mint(&subject, now)
     })
     .await
@@ -80,6 +90,7 @@ pub fn issue(conn: &mut DbConn, policy: &TokenPolicy, grant: &Grant<'_>, now: i6
                 scope: grant.scope,
                 issued_at: now,
                 expires_at: now + policy.refresh_token_lifetime,
+                audience: grant.audience,
             },
         )?;
         refresh = Some(token);
@@ -96,6 +107,7 @@ pub fn issue(conn: &mut DbConn, policy: &TokenPolicy, grant: &Grant<'_>, now: i6
                 user: grant.subject,
                 scope: grant.scope,
                 auth_time: grant.auth_time,
+                audience: grant.audience,
             };
             (policy.jwt.mint(&subject, now)?, policy.jwt.lifetime)
         }
@@ -111,6 +123,7 @@ pub fn issue(conn: &mut DbConn, policy: &TokenPolicy, grant: &Grant<'_>, now: i6
             issued_at: now,
             expires_at: now + lifetime,
             authorization_code_id: grant.authorization_code_id,
+            audience: grant.audience,
         },
     )?;
     Ok(TokenResponse {

@@ -123,6 +123,26 @@ shared_core::on_both_backends! {
         assert!(stdout(&cli(&app, &["client", "list"])).contains("https://app.example/cb2"), "a refused update changes nothing");
     }
 
+    async fn resources_are_registered_listed_and_deleted_and_clients_limited_to_some(backend) {
+        let app = spawn_app(backend).await;
+        cli(&app, &["resource", "create", "--identifier", "https://api.example.com", "--scopes", "read,write", "--name", "Items API"]);
+        assert!(!run(&app, &["resource", "create", "--identifier", "https://api.example.com", "--scopes", "read"]).status.success(), "taken");
+        assert!(!run(&app, &["resource", "create", "--identifier", "api", "--scopes", "read"]).status.success(), "not a URI");
+        assert!(!run(&app, &["resource", "create", "--identifier", "https://x.example", "--scopes", "nope"]).status.success(), "unknown scope");
+        let listed = stdout(&cli(&app, &["resource", "list"]));
+        assert!(listed.contains("https://api.example.com  (Items API)\n    scopes: read write\n"), "{listed}");
+
+        cli(&app, &["client", "update", RS_ID, "--audiences", "https://api.example.com"]);
+        assert!(stdout(&cli(&app, &["client", "list"])).contains("audiences: https://api.example.com\n"));
+        let form = [("grant_type", "client_credentials"), ("scope", "read"), ("resource", "https://api.example.com")];
+        assert_eq!(app.post_as_rs("/o/token/", &form).await.status(), 200);
+
+        cli(&app, &["resource", "delete", "https://api.example.com"]);
+        assert!(!stdout(&cli(&app, &["resource", "list"])).contains("api.example.com"));
+        assert_oauth_error(app.post_as_rs("/o/token/", &form).await, 400, "invalid_target").await;
+        assert!(!run(&app, &["resource", "delete", "https://api.example.com"]).status.success(), "already gone");
+    }
+
     async fn a_rotated_key_signs_and_the_old_one_stays_published_until_what_it_signed_expired(backend) {
         let app = spawn_app(backend).await;
         let first = kids(&app.get("/o/jwks/").await.json().await.unwrap());

@@ -25,8 +25,11 @@ async fn raw_exchange(port: u16, head: &str) -> String {
 shared_core::on_both_backends! {
     async fn unknown_parameters_are_ignored_even_repeated_but_known_ones_may_not_repeat(backend) {
         let app = spawn_app(backend).await;
-        let form = [("grant_type", "client_credentials"), ("resource", "a"), ("resource", "b"), ("x", "")];
+        let form = [("grant_type", "client_credentials"), ("tenant", "a"), ("tenant", "b"), ("x", "")];
         assert_eq!(app.post_as_rs("/o/token/", &form).await.status(), 200);
+        // RFC 8707 allows several resources; this server takes one per request, and says so.
+        let resources = [("grant_type", "client_credentials"), ("resource", "https://a.example"), ("resource", "https://b.example")];
+        assert_oauth_error(app.post_as_rs("/o/token/", &resources).await, 400, "invalid_request").await;
         let repeated = app.post_as_rs("/o/token/", &[("grant_type", "client_credentials"), ("grant_type", "password")]).await;
         assert_oauth_error(repeated, 400, "invalid_request").await;
         let token = app.client_credentials("read").await;

@@ -7,6 +7,7 @@ mod browser;
 mod helpers;
 
 mod admin_cli;
+mod audiences;
 mod authorize_errors;
 mod bootstrap;
 mod code_exchange;

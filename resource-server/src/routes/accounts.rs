@@ -91,7 +91,7 @@ pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<App
         password: Some(password),
         ..TokenRequest::default()
     };
-    Ok(pass_through(state.auth.token(&grant).await?))
+    Ok(pass_through(state.auth.token(grant).await?))
 }
 
 /// `POST /users/token/refresh/` `{refresh}` → the refresh_token grant.
@@ -119,7 +119,7 @@ pub async fn refresh(
         refresh_token: Some(refresh_token),
         ..TokenRequest::default()
     };
-    Ok(pass_through(state.auth.token(&grant).await?))
+    Ok(pass_through(state.auth.token(grant).await?))
 }
 
 /// `PUT /users/password/` → auth `PUT /users/password/` with the caller's `Authorization` header.

@@ -2,6 +2,7 @@
 //! introspection, and every way of forging or stretching a token refused.
 
 use auth_server::service::registration::AccessTokenFormat;
+use auth_server::settings::BootstrapResource;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use shared_core::testing::TestDatabase;
@@ -29,6 +30,8 @@ async fn system_with(
     let (auth_db, rs_db) = (TestDatabase::create(backend, "auth"), TestDatabase::create(backend, "rs"));
     let mut settings = auth_server::Settings::for_tests(&auth_db.url);
     settings.tokens.default_audience = default_audience.into();
+    let api = BootstrapResource { identifier: API.into(), name: None, scopes: vec!["read".into(), "write".into()] };
+    settings.resources.insert("api".into(), api);
     settings.clients.get_mut("tutorial").unwrap().access_token_format = format;
     let auth = TestAuthServer::start(settings).await;
     let mut rs_settings = rs_settings(&rs_db.url, &auth.address);
@@ -81,6 +84,9 @@ impl JwtSystem {
                "jti": "j", "client_id": "rs-id", "scope": "read write"})
     }
 }
+
+/// A resource registered at the auth server of every system here.
+const API: &str = "https://items.example.com";
 
 fn at_jwt(alg: Algorithm) -> Header {
     Header { typ: Some("at+jwt".into()), ..Header::new(alg) }
@@ -151,12 +157,26 @@ shared_core::on_both_backends! {
         assert_eq!(system.auth.introspections(), 0);
     }
 
+    async fn the_proxies_ask_for_tokens_for_this_resource_server_and_others_are_refused(backend) {
+        for format in [AccessTokenFormat::Jwt, AccessTokenFormat::Opaque] {
+            let system = system_with(backend, format, "", API).await;
+            // The login proxy sends resource=auth.audience: the token is for this API.
+            let token = system.user_token("rfc8707@example.com").await;
+            assert_eq!(system.items(&token).await.status(), 200, "{format:?}");
+            let elsewhere = system.token(&[("grant_type", "password"), ("username", "rfc8707@example.com"), ("password", PASSWORD)]).await;
+            assert_error(system.items(&elsewhere).await, 401, "invalid_token").await;
+        }
+    }
+
     async fn a_token_for_another_audience_is_refused_whichever_way_it_is_validated(backend) {
         for format in [AccessTokenFormat::Jwt, AccessTokenFormat::Opaque] {
-            let ours = system_with(backend, format, "https://api.example.com", "https://api.example.com").await;
+            // Tokens asked for without a resource are for the default audience, here API.
+            let ours = system_with(backend, format, API, API).await;
             assert_eq!(ours.items(&ours.user_token("aud@example.com").await).await.status(), 200, "{format:?}");
-            let other = system_with(backend, format, "https://api.example.com", "https://billing.example.com").await;
-            let token = other.user_token("aud@example.com").await;
+            let other = system_with(backend, format, API, "https://billing.example.com").await;
+            let signup = json!({"email": "aud@example.com", "password": PASSWORD, "password2": PASSWORD});
+            assert_eq!(other.http.post(other.auth.url("/users/signup/")).json(&signup).send().await.unwrap().status(), 201);
+            let token = other.token(&[("grant_type", "password"), ("username", "aud@example.com"), ("password", PASSWORD)]).await;
             assert_error(other.items(&token).await, 401, "invalid_token").await;
             let introspections = other.auth.introspections();
             assert_eq!(introspections, u64::from(format == AccessTokenFormat::Opaque), "{format:?}");

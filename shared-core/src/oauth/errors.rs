@@ -33,6 +33,8 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// No such resource (404); this project's code, as RFC 6749 defines none.
     NotFound,
+    /// RFC 8707 §2: the requested resource is unknown, malformed, or not allowed to the client.
+    InvalidTarget,
     /// The resource server's account proxy has nothing to forward to: the authorization server it uses has
     /// no such endpoint (501); this project's code.
     NotImplemented,
@@ -59,6 +61,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::NotFound => "not_found",
+            Self::InvalidTarget => "invalid_target",
             Self::NotImplemented => "not_implemented",
         }
     }

@@ -44,6 +44,9 @@ pub struct TokenRequest {
     pub redirect_uri: Option<String>,
     #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
     pub code_verifier: Option<String>,
+    /// RFC 8707: the resource (API) the access token is for; one per request.
+    #[serde(default, deserialize_with = "empty_as_none", skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 
 impl fmt::Debug for TokenRequest {
@@ -59,6 +62,7 @@ impl fmt::Debug for TokenRequest {
             .field("code", &redacted(&self.code))
             .field("redirect_uri", &self.redirect_uri)
             .field("code_verifier", &redacted(&self.code_verifier))
+            .field("resource", &self.resource)
             .finish()
     }
 }
@@ -131,6 +135,13 @@ fn token_request_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Sch
                         "Space-separated scopes the client is registered for; without it, the configured defaults \
                          within those (user tokens never get introspection)",
                     )),
+            )
+            .property(
+                "resource",
+                text(
+                    "RFC 8707: a registered resource (API, an absolute URI) the access token is for, its aud; one \
+                      per request",
+                ),
             )
             .property("client_id", text("Client authentication in the body (RFC 6749 §2.3.1), instead of HTTP Basic"))
             .property(

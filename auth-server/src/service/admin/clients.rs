@@ -33,6 +33,7 @@ pub struct ClientChanges {
     pub skip_consent: Option<bool>,
     pub require_pkce: Option<bool>,
     pub access_token_format: Option<AccessTokenFormat>,
+    pub audiences: Option<Vec<String>>,
 }
 
 /// The result of `client create`: the secret is shown once and never stored in clear.
@@ -75,6 +76,7 @@ pub fn profile_of(row: &ClientRow) -> ClientProfile {
         skip_consent: row.skip_consent,
         require_pkce: row.require_pkce,
         access_token_format: AccessTokenFormat::parse(&row.access_token_format),
+        audiences: split_list(&row.audiences),
     }
 }
 
@@ -90,6 +92,7 @@ struct StoredProfile {
     skip_consent: bool,
     require_pkce: bool,
     access_token_format: AccessTokenFormat,
+    audiences: String,
 }
 
 impl StoredProfile {
@@ -104,6 +107,7 @@ impl StoredProfile {
             skip_consent: profile.skip_consent,
             require_pkce: profile.require_pkce,
             access_token_format: profile.access_token_format,
+            audiences: stored_list(&profile.audiences),
         }
     }
 
@@ -128,6 +132,7 @@ impl StoredProfile {
             skip_consent: self.skip_consent,
             require_pkce: self.require_pkce,
             access_token_format: self.access_token_format.as_str(),
+            audiences: &self.audiences,
         }
     }
 }
@@ -189,6 +194,7 @@ pub async fn update_client(
         skip_consent,
         require_pkce,
         access_token_format,
+        audiences,
     } = changes;
     profile.name = name.unwrap_or(profile.name);
     profile.grant_types = grant_types.unwrap_or(profile.grant_types);
@@ -199,6 +205,7 @@ pub async fn update_client(
     profile.skip_consent = skip_consent.unwrap_or(profile.skip_consent);
     profile.require_pkce = require_pkce.unwrap_or(profile.require_pkce);
     profile.access_token_format = access_token_format.unwrap_or(profile.access_token_format);
+    profile.audiences = audiences.unwrap_or(profile.audiences);
     registration::check(&profile, existing.secret_hash.is_none(), catalogue)?;
     let stored = StoredProfile::of(&profile);
     pool.write(move |c| -> Result<usize, AdminError> {

@@ -3,12 +3,14 @@
 //! like any request's; bcrypt runs on a blocking thread before the write, never while a connection is held.
 
 mod clients;
+mod resources;
 mod users;
 
 pub use self::clients::{
     bootstrap_client, create_client, delete_client, list_clients, profile_of, rotate_secret, update_client,
     BootstrapOutcome, ClientChanges, ClientSpec, CreatedClient,
 };
+pub use self::resources::{bootstrap_resource, create_resource, delete_resource, list_resources};
 pub use self::users::create_user;
 
 use shared_core::db::BlockingError;
@@ -23,6 +25,10 @@ pub enum AdminError {
     ClientExists(String),
     #[error("no client with id {0:?}")]
     NoSuchClient(String),
+    #[error("a resource with identifier {0:?} already exists")]
+    ResourceExists(String),
+    #[error("no resource with identifier {0:?}")]
+    NoSuchResource(String),
     #[error("invalid user: {0}")]
     InvalidUser(String),
     #[error("database access failed")]
