@@ -56,7 +56,9 @@ Loaded through SCHEMATHESIS_HOOKS. Reads:
                                          for redirect_uri, the browser client's; code_verifier: the verifier
                                          of the code's challenge (when the case has no code_verifier, the
                                          code is minted without a challenge, as the document describes it:
-                                         "required when the authorization request had a code_challenge")
+                                         "required when the authorization request had a code_challenge");
+                                         any grant: resource: the one registered resource (RFC 8707: the
+                                         registered resources are server state), which takes every scope
   auth server  GET /o/authorize/ (query), POST /o/authorize/ (form)
                                          client_id, redirect_uri: the browser client's (which clients and
                                          URIs are registered is server state; the OAuth errors of an unknown
@@ -131,6 +133,7 @@ WEB_CLIENT = (
     os.environ.get("STH_WEB_CLIENT_SECRET", "sth-web-secret"),
 )
 WEB_REDIRECT_URI = os.environ.get("STH_WEB_REDIRECT_URI", "http://127.0.0.1:9/sth/callback")
+RESOURCE = os.environ.get("STH_RESOURCE", "https://sth.example.com/api")
 WEB_POST_LOGOUT_REDIRECT_URI = os.environ.get(
     "STH_WEB_POST_LOGOUT_REDIRECT_URI", "http://127.0.0.1:9/sth/signed-out"
 )
@@ -311,6 +314,7 @@ class ClientCredentials:
             _set_authorization(case, requests.auth._basic_auth_str(*data))
         if body is not None and case.path == "/o/token/":
             # 2. State: the credentials, the refresh token or the code the chosen grant needs.
+            _fill(body, {"resource": RESOURCE})
             if body.get("grant_type") == "password":
                 _fill(body, {"username": _owner(), "password": PASSWORD})
             elif body.get("grant_type") == "refresh_token":

@@ -155,6 +155,8 @@ start auth-server \
     AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET=rs-secret \
     AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES=password,refresh_token,client_credentials \
     AUTH_SERVER__CLIENTS__TUTORIAL__SCOPES=read,write,introspection \
+    AUTH_SERVER__RESOURCES__STH__IDENTIFIER=https://sth.example.com/api \
+    AUTH_SERVER__RESOURCES__STH__SCOPES=read,write,introspection,openid,email,profile \
     AUTH_SERVER__CLIENTS__STH__CLIENT_ID="$web_id" \
     AUTH_SERVER__CLIENTS__STH__CLIENT_SECRET="$web_secret" \
     AUTH_SERVER__CLIENTS__STH__NAME="Schemathesis web app" \
