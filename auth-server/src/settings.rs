@@ -58,6 +58,9 @@ code_lifetime_secs = 60
 [oidc]
 signing_key_file = ""
 
+[introspection]
+restrict_to_audience = false
+
 [janitor]
 interval_secs = 300
 batch_size = 1000
@@ -76,6 +79,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub authorization: AuthorizationSettings,
     pub oidc: OidcSettings,
+    pub introspection: IntrospectionSettings,
     /// Clients created or updated at start-up, keyed by a label of your choice.
     #[serde(default)]
     pub clients: BTreeMap<String, BootstrapClient>,
@@ -142,6 +146,13 @@ pub struct AuthorizationSettings {
 pub struct OidcSettings {
     /// A PKCS#8 PEM RSA key to sign with when the database has none yet; empty: generate one.
     pub signing_key_file: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IntrospectionSettings {
+    /// Answer `{"active": false}` to a caller outside the token's audience: a client whose `audiences` do
+    /// not list the token's `aud`, or a bearer whose own token is for another audience.
+    pub restrict_to_audience: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -73,6 +73,7 @@ impl AppState {
                     lifetime: settings.tokens.jwt_access_token_lifetime_secs,
                     keys: keys.clone(),
                 }),
+                introspection_restricted_to_audience: settings.introspection.restrict_to_audience,
             },
             available_scopes: Scopes::from_iter(settings.scopes.available.iter().cloned()),
             metrics: Arc::default(),
@@ -103,4 +104,6 @@ pub struct TokenPolicy {
     pub default_scopes: Scopes,
     /// Signs the access tokens of clients whose format is `jwt`.
     pub jwt: Arc<AccessTokenSigner>,
+    /// Introspection tells a caller only about tokens for its own audiences.
+    pub introspection_restricted_to_audience: bool,
 }

@@ -26,7 +26,10 @@ pub async fn introspect(
     now: i64,
 ) -> Result<IntrospectionResponse, Error> {
     let target_hash = token_digest(&token);
-    let view = match caller {
+    let default_audience = &state.policy.jwt.audience;
+    // The audiences the caller acts for, when introspection is restricted to them.
+    let restricted = state.policy.introspection_restricted_to_audience;
+    let (view, caller_audiences) = match caller {
         Caller::Client(credentials) => {
             // One statement for the caller's row and the token.
             let client_id = credentials.client_id.clone();
@@ -37,7 +40,7 @@ pub async fn introspect(
             if !client.scopes.contains(INTROSPECTION) {
                 return Err(Error::ClientForbidden("this client is not allowed to introspect tokens".into()));
             }
-            view
+            (view, client.audiences)
         }
         Caller::Bearer(bearer) => {
             let caller_hash = token_digest(&bearer);
@@ -50,13 +53,18 @@ pub async fn introspect(
                     if !scope_string_contains(&caller.scope, INTROSPECTION) {
                         return Err(Error::InsufficientScope(INTROSPECTION));
                     }
+                    // A bearer acts for the audience of its own token.
+                    (view, vec![caller.audience.unwrap_or_else(|| default_audience.clone())])
                 }
                 _ => return Err(Error::InvalidToken { token_sent: true }),
             }
-            view
         }
     };
-    Ok(describe(view, now, &state.issuer, &state.policy.jwt.audience))
+    let view = view.filter(|token| {
+        let aud = token.audience.as_deref().unwrap_or(default_audience);
+        !restricted || caller_audiences.iter().any(|a| a == aud)
+    });
+    Ok(describe(view, now, &state.issuer, default_audience))
 }
 
 /// The RFC 7662 §2.2 answer for a token row (or its absence). `aud` is the resource the token was issued

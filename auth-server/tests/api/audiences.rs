@@ -28,6 +28,16 @@ async fn spawn_with_resources(backend: Backend, format: AccessTokenFormat, audie
     .await
 }
 
+async fn restricted_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |settings| {
+        settings.introspection.restrict_to_audience = true;
+        let scopes = ["read", "write", "introspection"].map(String::from).to_vec();
+        settings.resources.insert("api".into(), BootstrapResource { identifier: API.into(), name: None, scopes });
+        settings.clients.get_mut("tutorial").unwrap().audiences = vec![API.into()];
+    })
+    .await
+}
+
 async fn token_body(app: &TestApp, form: &[(&str, &str)]) -> Value {
     let response = app.post_as_rs("/o/token/", form).await;
     assert_eq!(response.status(), 200);
@@ -69,5 +79,28 @@ shared_core::on_both_backends! {
         let limited = spawn_with_resources(backend, AccessTokenFormat::Opaque, &[API]).await;
         assert_oauth_error(limited.post_as_rs("/o/token/", &cc(BILLING, "read")).await, 400, "invalid_target").await;
         assert_eq!(limited.post_as_rs("/o/token/", &cc(API, "read")).await.status(), 200);
+    }
+    async fn restricted_introspection_tells_a_caller_only_about_tokens_for_its_audiences(backend) {
+        let app = restricted_app(backend).await;
+        let cc = |resource: Option<&'static str>, scope: &'static str| {
+            let mut form = vec![("grant_type", "client_credentials"), ("scope", scope)];
+            form.extend(resource.map(|r| ("resource", r)));
+            form
+        };
+        let for_api = token_body(&app, &cc(Some(API), "read")).await;
+        let for_api = str_of(&for_api, "access_token");
+        let default = token_body(&app, &cc(None, "read")).await;
+        let default = str_of(&default, "access_token");
+        // rs-id acts for API only: the default-audience token is none of its business.
+        assert_eq!(app.introspect(for_api).await["active"], true);
+        assert_eq!(app.introspect(default).await, serde_json::json!({"active": false}));
+
+        // A bearer acts for the audience of its own token.
+        let bearer = token_body(&app, &cc(Some(API), "introspection")).await;
+        let ask = |token: &str| {
+            app.http.post(app.url("/o/introspect/")).bearer_auth(str_of(&bearer, "access_token")).form(&[("token", token.to_owned())]).send()
+        };
+        assert_eq!(ask(for_api).await.unwrap().json::<Value>().await.unwrap()["active"], true);
+        assert_eq!(ask(default).await.unwrap().json::<Value>().await.unwrap()["active"], false);
     }
 }
