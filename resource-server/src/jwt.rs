@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::Deserialize;
 
 use crate::auth_client::AuthClient;
@@ -31,18 +31,15 @@ const ALGORITHMS: [Algorithm; 9] = [
     Algorithm::EdDSA,
 ];
 
-/// Is this an RFC 9068 access token (`typ: at+jwt`)? Other JWTs, and anything else, go to introspection.
-pub fn is_access_jwt(token: &str) -> bool {
+/// The header of an RFC 9068 access token (`typ: at+jwt`), decoded once for [`JwtValidator::validate`];
+/// `None` for anything else (other JWTs included), which goes to introspection.
+pub fn access_jwt_header(token: &str) -> Option<Header> {
     if token.bytes().filter(|b| *b == b'.').count() != 2 {
-        return false;
+        return None;
     }
-    match jsonwebtoken::decode_header(token) {
-        Ok(header) => header.typ.is_some_and(|typ| {
-            let typ = typ.to_ascii_lowercase();
-            typ == "at+jwt" || typ == "application/at+jwt"
-        }),
-        Err(_) => false,
-    }
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    let typ = header.typ.as_deref()?.to_ascii_lowercase();
+    (typ == "at+jwt" || typ == "application/at+jwt").then_some(header)
 }
 
 /// The claims the resource server uses.
@@ -111,9 +108,9 @@ impl JwtValidator {
         self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// The claims of `token` if its signature, issuer, audience and lifetime hold.
-    pub async fn validate(&self, token: &str) -> Result<AccessClaims, JwtError> {
-        let header = jsonwebtoken::decode_header(token).map_err(invalid)?;
+    /// The claims of `token` (whose `header` is [`access_jwt_header`]'s) if its signature, issuer, audience
+    /// and lifetime hold.
+    pub async fn validate(&self, token: &str, header: Header) -> Result<AccessClaims, JwtError> {
         if !ALGORITHMS.contains(&header.alg) {
             return Err(invalid(format!("{:?} is not accepted", header.alg)));
         }
@@ -197,10 +194,10 @@ mod tests {
     #[test]
     fn only_at_jwt_typed_tokens_are_validated_locally() {
         // Headers {"alg":"RS256","typ":"at+jwt","kid":"k"}, {"alg":"RS256","typ":"application/AT+JWT"}, {"alg":"RS256","typ":"JWT"}.
-        assert!(is_access_jwt("eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImsifQ.e30.sig"));
-        assert!(is_access_jwt("eyJhbGciOiJSUzI1NiIsInR5cCI6ImFwcGxpY2F0aW9uL0FUK0pXVCJ9.e30.sig"));
-        assert!(!is_access_jwt("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.e30.sig"), "an id_token");
-        assert!(!is_access_jwt("Q2xlYXJseU9wYXF1ZVRva2VuVmFsdWVfXzQzY2hhcmFjdGVycw"));
-        assert!(!is_access_jwt("a.b.c"));
+        assert!(access_jwt_header("eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImsifQ.e30.sig").is_some());
+        assert!(access_jwt_header("eyJhbGciOiJSUzI1NiIsInR5cCI6ImFwcGxpY2F0aW9uL0FUK0pXVCJ9.e30.sig").is_some());
+        assert!(access_jwt_header("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.e30.sig").is_none(), "an id_token");
+        assert!(access_jwt_header("Q2xlYXJseU9wYXF1ZVRva2VuVmFsdWVfXzQzY2hhcmFjdGVycw").is_none());
+        assert!(access_jwt_header("a.b.c").is_none());
     }
 }

@@ -5,12 +5,13 @@
 use shared_core::oauth::{ErrorCode, Scopes, TokenRequest, TokenResponse};
 use shared_core::token_digest;
 
+use super::access_jwt::Subject;
 use super::audiences::Target;
 use super::client_auth::Client;
 use super::grants::{required, REFRESH_TOKEN};
 use super::oidc::{self, Authentication, OPENID};
 use super::pkce;
-use super::tokens::{issue, Grant};
+use super::tokens::{issue, AccessToken, Grant};
 use crate::db::{self, codes, tokens, users};
 use crate::error::Error;
 use crate::state::AppState;
@@ -95,15 +96,19 @@ pub async fn exchange_code(
         let Some(user) = users::find(c, code.user_id)? else {
             return Ok(Err(Refused::Invalid("the user no longer exists")));
         };
-        let grant = Grant {
-            signed: None,
-            client_pk,
+        let audience = target.as_ref().map(|t| t.identifier.as_str());
+        let jwt = Subject {
             client_id: &client_id,
-            format,
-            user_id: Some(user.id),
-            subject: Some(&user.subject),
+            user: Some(&user.subject),
+            scope: &code.scope,
             auth_time: Some(code.auth_time),
-            audience: target.as_ref().map(|t| t.identifier.as_str()),
+            audience,
+        };
+        let grant = Grant {
+            access: AccessToken::of(format, jwt),
+            client_pk,
+            user_id: Some(user.id),
+            audience,
             scope: &code.scope,
             refresh_family: with_refresh.then_some(code.family_id.as_str()),
             authorization_code_id: Some(code.id),

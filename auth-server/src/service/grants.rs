@@ -4,12 +4,13 @@
 use shared_core::oauth::{ErrorCode, Scopes, TokenRequest, TokenResponse};
 use shared_core::token_digest;
 
+use super::access_jwt::Subject;
 use super::audiences::{self, Target};
 use super::client_auth::{Client, ClientCredentials};
 use super::registration::AccessTokenFormat;
 use super::scopes::grant_scopes;
 use super::sign_in::check_password;
-use super::tokens::{issue, sign_ahead, Grant};
+use super::tokens::{issue, sign_ahead, AccessToken, Grant};
 use crate::db::{self, clients, tokens, users};
 use crate::error::Error;
 use crate::state::AppState;
@@ -82,19 +83,20 @@ async fn password_grant(
     let with_refresh = client.may_use_grant(REFRESH_TOKEN);
     let scope = scope.to_string();
     let audience = target.map(|t| t.identifier);
-    let format = client.access_token_format;
-    let signed =
-        sign_ahead(&policy, format, &client.client_id, Some(&user.subject), &scope, audience.as_deref(), now).await?;
+    let subject = Subject {
+        client_id: &client.client_id,
+        user: Some(&user.subject),
+        scope: &scope,
+        auth_time: None,
+        audience: audience.as_deref(),
+    };
+    let access = sign_ahead(&policy, AccessToken::of(client.access_token_format, subject), now).await?;
     db::write(&state.pool, move |c| {
         let family = uuid::Uuid::new_v4().to_string();
         let grant = Grant {
-            signed,
+            access,
             client_pk: client.pk,
-            client_id: &client.client_id,
-            format: client.access_token_format,
             user_id: Some(user.id),
-            subject: Some(&user.subject),
-            auth_time: None,
             audience: audience.as_deref(),
             scope: &scope,
             refresh_family: with_refresh.then_some(family.as_str()),
@@ -122,17 +124,19 @@ async fn client_credentials_grant(
     let policy = state.policy.clone();
     let scope = scope.to_string();
     let audience = target.map(|t| t.identifier);
-    let format = client.access_token_format;
-    let signed = sign_ahead(&policy, format, &client.client_id, None, &scope, audience.as_deref(), now).await?;
+    let subject = Subject {
+        client_id: &client.client_id,
+        user: None,
+        scope: &scope,
+        auth_time: None,
+        audience: audience.as_deref(),
+    };
+    let access = sign_ahead(&policy, AccessToken::of(client.access_token_format, subject), now).await?;
     db::write(&state.pool, move |c| {
         let grant = Grant {
-            signed,
+            access,
             client_pk: client.pk,
-            client_id: &client.client_id,
-            format: client.access_token_format,
             user_id: None,
-            subject: None,
-            auth_time: None,
             audience: audience.as_deref(),
             scope: &scope,
             refresh_family: None,
@@ -203,16 +207,20 @@ async fn refresh_grant(
             AccessTokenFormat::Jwt => users::find(c, old.user_id)?.map(|user| user.subject),
             AccessTokenFormat::Opaque => None,
         };
-        let grant = Grant {
-            signed: None,
-            client_pk: client.pk,
+        let scope = scope.to_string();
+        let jwt = Subject {
             client_id: &client.client_id,
-            format: client.access_token_format,
-            subject: subject.as_deref(),
+            user: subject.as_deref(),
+            scope: &scope,
             auth_time: None,
             audience: audience.as_deref(),
+        };
+        let grant = Grant {
+            access: AccessToken::of(client.access_token_format, jwt),
+            client_pk: client.pk,
+            audience: audience.as_deref(),
             user_id: Some(old.user_id),
-            scope: &scope.to_string(),
+            scope: &scope,
             refresh_family: Some(&old.family_id),
             authorization_code_id: None,
         };

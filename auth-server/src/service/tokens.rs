@@ -19,18 +19,32 @@ pub fn random_token() -> Result<String, getrandom::Error> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// What the access token will be.
+pub enum AccessToken<'a> {
+    /// 256 random bits.
+    Opaque,
+    /// A JWT, signed in [`issue`]: some of its claims (the user of a refresh token, the narrowed scope) are
+    /// known only inside the transaction.
+    Jwt(Subject<'a>),
+    /// A JWT signed before the transaction ([`sign_ahead`]), so that no lock waits on RSA.
+    Signed(String),
+}
+
+impl<'a> AccessToken<'a> {
+    /// The access token of a client of `format`, for `subject`.
+    pub fn of(format: AccessTokenFormat, subject: Subject<'a>) -> Self {
+        match format {
+            AccessTokenFormat::Opaque => Self::Opaque,
+            AccessTokenFormat::Jwt => Self::Jwt(subject),
+        }
+    }
+}
+
 /// What a grant decided; turned into rows and a response by [`issue`].
 pub struct Grant<'a> {
     pub client_pk: i64,
-    pub client_id: &'a str,
-    pub format: AccessTokenFormat,
+    pub access: AccessToken<'a>,
     pub user_id: Option<i64>,
-    /// The user's stable id (`sub` of a JWT access token); needed with `user_id` for the `jwt` format.
-    pub subject: Option<&'a str>,
-    /// When the user signed in, for tokens of the authorization code flow.
-    pub auth_time: Option<i64>,
-    /// A JWT access token signed before the transaction ([`sign_ahead`]), so that no lock waits on RSA.
-    pub signed: Option<String>,
     /// The resource the tokens are for (RFC 8707); `None`: the default audience.
     pub audience: Option<&'a str>,
     pub scope: &'a str,
@@ -40,37 +54,34 @@ pub struct Grant<'a> {
     pub authorization_code_id: Option<i64>,
 }
 
-/// For a `jwt` client whose token's claims are all known before the transaction (client_credentials,
-/// password): the JWT, signed on a blocking thread, so that SQLite's one writer never waits on an RSA
-/// signature. `None` for an opaque client.
+/// For a grant whose token's claims are all known before the transaction (client_credentials, password):
+/// a JWT is signed here, on a blocking thread, so that SQLite's one writer never waits on an RSA signature.
 pub async fn sign_ahead(
     policy: &TokenPolicy,
-    format: AccessTokenFormat,
-    client_id: &str,
-    user: Option<&str>,
-    scope: &str,
-    audience: Option<&str>,
+    access: AccessToken<'_>,
     now: i64,
-) -> Result<Option<String>, Error> {
-    if format == AccessTokenFormat::Opaque {
-        return Ok(None);
-    }
-    let (signer, client_id, user, scope) =
-        (policy.jwt.clone(), client_id.to_owned(), user.map(str::to_owned), scope.to_owned());
-    let audience = audience.map(str::to_owned);
+) -> Result<AccessToken<'static>, Error> {
+    let Subject { client_id, user, scope, auth_time, audience } = match access {
+        AccessToken::Opaque => return Ok(AccessToken::Opaque),
+        AccessToken::Signed(signed) => return Ok(AccessToken::Signed(signed)),
+        AccessToken::Jwt(subject) => subject,
+    };
+    let signer = policy.jwt.clone();
+    let (client_id, user, scope, audience) =
+        (client_id.to_owned(), user.map(str::to_owned), scope.to_owned(), audience.map(str::to_owned));
     let signed = tokio::task::spawn_blocking(move || {
         let subject = Subject {
             client_id: &client_id,
             user: user.as_deref(),
             scope: &scope,
-            auth_time: None,
+            auth_time,
             audience: audience.as_deref(),
         };
         signer.mint(&subject, now)
     })
     .await
     .map_err(|_| Error::Signing(super::keys::KeyError::Task))??;
-    Ok(Some(signed))
+    Ok(AccessToken::Signed(signed))
 }
 
 /// Inserts an access token (and a refresh token when asked) and returns the RFC 6749 §5.1 response.
@@ -96,21 +107,11 @@ pub fn issue(conn: &mut DbConn, policy: &TokenPolicy, grant: &Grant<'_>, now: i6
         refresh = Some(token);
         refresh_token_id = Some(id);
     }
-    // A JWT is signed here, inside the transaction, because some of its claims (the user of a refresh
-    // token, the narrowed scope) are only known here; its digest is stored like an opaque token's.
-    let (access, lifetime) = match (grant.format, &grant.signed) {
-        (AccessTokenFormat::Jwt, Some(signed)) => (signed.clone(), policy.jwt.lifetime),
-        (AccessTokenFormat::Opaque, _) => (random_token()?, policy.access_token_lifetime),
-        (AccessTokenFormat::Jwt, None) => {
-            let subject = Subject {
-                client_id: grant.client_id,
-                user: grant.subject,
-                scope: grant.scope,
-                auth_time: grant.auth_time,
-                audience: grant.audience,
-            };
-            (policy.jwt.mint(&subject, now)?, policy.jwt.lifetime)
-        }
+    // A JWT's digest is stored like an opaque token's.
+    let (access, lifetime) = match &grant.access {
+        AccessToken::Opaque => (random_token()?, policy.access_token_lifetime),
+        AccessToken::Jwt(subject) => (policy.jwt.mint(subject, now)?, policy.jwt.lifetime),
+        AccessToken::Signed(signed) => (signed.clone(), policy.jwt.lifetime),
     };
     tokens::insert_access(
         conn,

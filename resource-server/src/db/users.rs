@@ -9,10 +9,7 @@ use super::schema::users;
 /// The local id of the user with this `sub`, creating or refreshing the row. A read first: the write (and
 /// on SQLite its lock) is only paid the first time, or when the email changed.
 pub fn upsert(conn: &mut DbConn, subject: &str, email: &str, now: i64) -> QueryResult<i64> {
-    let existing: Option<(i64, String)> =
-        exec::first(conn, users::table.filter(users::subject.eq(subject)).select((users::id, users::email)))
-            .optional()?;
-    if let Some((id, known_email)) = existing {
+    if let Some((id, known_email)) = find(conn, subject)? {
         if known_email == email {
             return Ok(id);
         }

@@ -158,9 +158,9 @@ impl TokenValidator {
                 return Ok(entry.validation.clone());
             }
         }
-        if jwt::is_access_jwt(token) {
+        if let Some(header) = jwt::access_jwt_header(token) {
             // Verified here: no introspection, no flight, no breaker.
-            return self.inner.validate_jwt(key, token, now).await;
+            return self.inner.validate_jwt(key, token, header, now).await;
         }
         let stale = cached.filter(|entry| entry.servable_stale(now));
         if let Some(flight) = self.inner.flight(&key) {
@@ -299,8 +299,14 @@ impl Inner {
 
     /// Verifies a JWT access token and caches the outcome: a valid one until it expires (there is nobody
     /// to ask about it meanwhile), an invalid one for `negative_ttl`.
-    async fn validate_jwt(&self, key: [u8; 32], token: &str, now: Instant) -> Result<Validation, Error> {
-        let entry = match self.jwt.validate(token).await {
+    async fn validate_jwt(
+        &self,
+        key: [u8; 32],
+        token: &str,
+        header: jsonwebtoken::Header,
+        now: Instant,
+    ) -> Result<Validation, Error> {
+        let entry = match self.jwt.validate(token, header).await {
             Ok(claims) => {
                 let lifetime = claims.exp.saturating_sub(u64::try_from(clock::now()).unwrap_or(0));
                 let user = match claims.user() {
