@@ -61,6 +61,11 @@ signing_key_file = ""
 [introspection]
 restrict_to_audience = false
 
+[revocation]
+retention_secs = 86400
+heartbeat_secs = 15
+poll_ms = 1000
+
 [janitor]
 interval_secs = 300
 batch_size = 1000
@@ -76,6 +81,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub scopes: ScopeSettings,
     pub janitor: JanitorSettings,
+    pub revocation: RevocationSettings,
     pub sessions: SessionSettings,
     pub authorization: AuthorizationSettings,
     pub oidc: OidcSettings,
@@ -153,6 +159,19 @@ pub struct IntrospectionSettings {
     /// Answer `{"active": false}` to a caller outside the token's audience: a client whose `audiences` do
     /// not list the token's `aud`, or a bearer whose own token is for another audience.
     pub restrict_to_audience: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RevocationSettings {
+    /// How long revocation events stay in the log: a resource server away for longer starts over (it drops
+    /// every token it trusts) instead of resuming.
+    pub retention_secs: i64,
+    /// An idle event stream sends a comment this often, so that the reader can tell a quiet stream from a
+    /// dead one.
+    pub heartbeat_secs: u64,
+    /// Each stream also reads the log this often without being woken: events appended by another process on
+    /// SQLite (the admin CLI) wake nobody.
+    pub poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

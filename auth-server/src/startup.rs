@@ -15,9 +15,9 @@ use crate::db;
 use crate::routes;
 use crate::routes::openapi::ApiDoc;
 use crate::service::admin::{self, BootstrapOutcome};
-use crate::service::janitor;
 use crate::service::keys::{self, SigningKeys};
 use crate::service::origins::AllowedOrigins;
+use crate::service::{janitor, revocation_events};
 use crate::settings::Settings;
 use crate::state::{AppState, Metrics};
 
@@ -68,6 +68,7 @@ impl Application {
         let state =
             web::Data::new(AppState::new(&settings, pool.clone(), settings.issuer_for(address), keys.clone()).await?);
         let metrics = state.metrics.clone();
+        revocation_events::listen(pool.url(), &state.revocations);
         state.origins.reload(&pool).await?;
         let (origins, reloaded_origins) = (state.origins.clone(), state.origins.clone());
 
@@ -93,6 +94,7 @@ impl Application {
                 pool.clone(),
                 settings.janitor.clone(),
                 settings.tokens.clone(),
+                settings.revocation.retention_secs,
             )));
         }
         log::info!("auth server listening on http://{address}");

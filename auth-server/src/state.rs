@@ -13,6 +13,7 @@ use crate::service::access_jwt::AccessTokenSigner;
 use crate::service::client_auth::ClientAuthenticator;
 use crate::service::keys::SigningKeys;
 use crate::service::origins::AllowedOrigins;
+use crate::service::revocation_events::RevocationFeed;
 use crate::settings::Settings;
 use crate::startup::StartupError;
 
@@ -30,6 +31,8 @@ pub struct AppState {
     /// Browser origins the CORS endpoints answer.
     pub origins: Arc<AllowedOrigins>,
     pub browser: BrowserPolicy,
+    /// Wakes the revocation event streams of this instance.
+    pub revocations: Arc<RevocationFeed>,
 }
 
 /// How the browser sign-in pages behave.
@@ -86,6 +89,7 @@ impl AppState {
                 scope_descriptions: settings.scopes.descriptions.clone(),
             },
             issuer,
+            revocations: RevocationFeed::new(settings.revocation.clone()),
         })
     }
 }

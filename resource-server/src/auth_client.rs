@@ -16,9 +16,12 @@ use crate::settings::AuthSettings;
 const INTROSPECT: &str = "introspection";
 const TOKEN: &str = "token";
 const JWKS: &str = "JWKS";
+const REVOCATIONS: &str = "revocation events";
 
 pub struct AuthClient {
     http: reqwest::Client,
+    /// For the revocation stream: no total timeout (the stream stays open); silence is timed by the reader.
+    streaming: reqwest::Client,
     endpoints: Endpoints,
     client_id: String,
     client_secret: String,
@@ -58,9 +61,14 @@ impl AuthClient {
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
             .build()?;
+        let streaming = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+            .tcp_nodelay(true)
+            .build()?;
         let endpoints = discovery::resolve(&http, settings).await?;
         Ok(Self {
             http,
+            streaming,
             endpoints,
             client_id: settings.client_id.clone(),
             client_secret: settings.client_secret.clone(),
@@ -129,6 +137,24 @@ impl AuthClient {
         let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = response.bytes().await.map_err(transport(path))?;
         Ok(Upstream { status, content_type, body })
+    }
+
+    /// Opens the revocation event stream at `url`, resuming after `last_event_id`, with the credentials
+    /// introspection uses. The answer is the caller's to judge (a 404: the auth server has none).
+    pub async fn revocation_stream(
+        &self,
+        url: &str,
+        last_event_id: Option<i64>,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let mut request = self.streaming.get(url).header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let request = match &self.introspection_token {
+            Some(bearer) => request.bearer_auth(bearer),
+            None => request.basic_auth(&self.client_id, Some(&self.client_secret)),
+        };
+        request.send().await.map_err(transport(REVOCATIONS))
     }
 
     /// The auth server's JWKS (the keys of JWT access tokens).

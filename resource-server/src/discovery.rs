@@ -11,6 +11,7 @@ const INTROSPECT_PATH: &str = "/o/introspect/";
 const TOKEN_PATH: &str = "/o/token/";
 const HEALTH_PATH: &str = "/health/live";
 const JWKS_PATH: &str = "/o/jwks/";
+const REVOCATIONS_PATH: &str = "/o/revocations/";
 
 /// The auth server's endpoints, resolved once at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,8 @@ pub struct Endpoints {
     pub health: String,
     /// Where the keys of JWT access tokens are; `None` when discovery names none and no URL is set.
     pub jwks: Option<String>,
+    /// The revocation event stream; `None` when turned off, or when discovery names none.
+    pub revocations: Option<String>,
     /// `base_url` without a trailing slash: the account endpoints (signup, password change) live under it.
     pub base: String,
 }
@@ -34,6 +37,8 @@ struct Metadata {
     introspection_endpoint: Option<String>,
     token_endpoint: Option<String>,
     jwks_uri: Option<String>,
+    /// This project's own (not registered) metadata: where revocation events are streamed.
+    revocation_events_endpoint: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +89,7 @@ pub fn configured(settings: &AuthSettings) -> Endpoints {
         token: or(&settings.token_url, TOKEN_PATH),
         health: or(&settings.health_url, HEALTH_PATH),
         jwks: Some(or(&settings.jwks_url, JWKS_PATH)),
+        revocations: settings.revocation_stream.then(|| or(&settings.revocations_url, REVOCATIONS_PATH)),
         base,
     }
 }
@@ -130,7 +136,20 @@ fn endpoints_from(settings: &AuthSettings, metadata: Metadata, url: String) -> R
     let token = pick(&settings.token_url, metadata.token_endpoint, "token_endpoint")?;
     let health = if settings.health_url.is_empty() { url } else { settings.health_url.clone() };
     let jwks = if settings.jwks_url.is_empty() { metadata.jwks_uri } else { Some(settings.jwks_url.clone()) };
-    Ok(Endpoints { issuer: metadata.issuer, introspection, token, health, jwks, base: expected.to_owned() })
+    let revocations = match settings.revocations_url.as_str() {
+        "" => metadata.revocation_events_endpoint,
+        explicit => Some(explicit.to_owned()),
+    }
+    .filter(|_| settings.revocation_stream);
+    Ok(Endpoints {
+        issuer: metadata.issuer,
+        introspection,
+        token,
+        health,
+        jwks,
+        revocations,
+        base: expected.to_owned(),
+    })
 }
 
 /// The endpoints to use: with `auth.discovery`, read from the auth server, retrying with back-off (up to 5 s

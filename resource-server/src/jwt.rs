@@ -50,6 +50,9 @@ pub struct AccessClaims {
     #[serde(default)]
     pub scope: String,
     pub exp: u64,
+    /// When it was issued: user-wide and client-wide revocations end the tokens issued before a time.
+    #[serde(default)]
+    pub iat: Option<i64>,
 }
 
 impl AccessClaims {

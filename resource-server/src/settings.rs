@@ -31,6 +31,9 @@ health_url = ""
 jwks_url = ""
 jwks_refetch_secs = 10
 audience = ""
+revocation_stream = true
+revocations_url = ""
+revocation_stream_idle_secs = 45
 client_id = "rs-id"
 client_secret = "rs-secret"
 introspection_token = ""
@@ -42,7 +45,8 @@ breaker_failures = 5
 breaker_open_ms = 5000
 
 [cache]
-ttl_secs = 5
+ttl_secs = 60
+ttl_without_stream_secs = 5
 negative_ttl_secs = 5
 stale_grace_secs = 60
 revalidate_wait_ms = 250
@@ -79,6 +83,14 @@ pub struct AuthSettings {
     pub jwks_refetch_secs: u64,
     /// This resource server's identifier: tokens whose `aud` does not include it are refused. Empty: no check.
     pub audience: String,
+    /// Subscribe to the auth server's revocation events (`GET /o/revocations/`), so that a revoked token is
+    /// refused within a second and cached answers can be trusted for `cache.ttl_secs`. An auth server
+    /// without the endpoint (404) is checked again every minute meanwhile.
+    pub revocation_stream: bool,
+    /// The event stream; empty: discovery's `revocation_events_endpoint`, else `base_url` + `/o/revocations/`.
+    pub revocations_url: String,
+    /// A stream silent for this long (the auth server sends a comment every 15 s) is taken for lost.
+    pub revocation_stream_idle_secs: u64,
     pub client_id: String,
     pub client_secret: String,
     /// A static bearer token holding the `introspection` scope (Django OAuth Toolkit's
@@ -108,6 +120,9 @@ impl std::fmt::Debug for AuthSettings {
             .field("jwks_url", &self.jwks_url)
             .field("jwks_refetch_secs", &self.jwks_refetch_secs)
             .field("audience", &self.audience)
+            .field("revocation_stream", &self.revocation_stream)
+            .field("revocations_url", &self.revocations_url)
+            .field("revocation_stream_idle_secs", &self.revocation_stream_idle_secs)
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("introspection_token", &if self.introspection_token.is_empty() { "" } else { "<redacted>" })
@@ -123,8 +138,12 @@ impl std::fmt::Debug for AuthSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct CacheSettings {
-    /// How long an active token is trusted without asking again (never past its `exp`).
+    /// How long an active token is trusted without asking again (never past its `exp`) while the revocation
+    /// stream is live: a revocation reaches the cache through the stream within a second.
     pub ttl_secs: u64,
+    /// The same without a live stream (none configured, the auth server has none, or it is lost and not yet
+    /// resumed): a revocation is then honoured within this long. Never more than `ttl_secs`.
+    pub ttl_without_stream_secs: u64,
     /// How long an inactive token is remembered as such.
     pub negative_ttl_secs: u64,
     /// How long a due entry may still be served while the auth server is unreachable (never past `exp`).
@@ -155,6 +174,7 @@ impl Settings {
             ("token_url", &auth.token_url),
             ("health_url", &auth.health_url),
             ("jwks_url", &auth.jwks_url),
+            ("revocations_url", &auth.revocations_url),
         ];
         for (name, value) in urls.into_iter().filter(|(name, value)| *name == "base_url" || !value.is_empty()) {
             url::Url::parse(value).map_err(|e| config::ConfigError::Message(format!("auth.{name} {value:?}: {e}")))?;

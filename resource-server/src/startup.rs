@@ -14,7 +14,8 @@ use shared_core::db::{build_pool, DbPool};
 use crate::auth_client::AuthClient;
 use crate::db;
 use crate::error::Error;
-use crate::introspection::TokenValidator;
+use crate::introspection::{StreamTrust, TokenValidator};
+use crate::revocations::Subscriber;
 use crate::routes;
 use crate::routes::openapi::ApiDoc;
 use crate::settings::Settings;
@@ -26,6 +27,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// Follows the revocation events; stopped with the server.
+    subscriber: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Opens the pool and applies migrations.
@@ -44,11 +47,15 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let pool = prepare_database(&settings).await?;
         let auth = Arc::new(AuthClient::connect(&settings.auth).await?);
-        let state = web::Data::new(AppState {
-            pool: pool.clone(),
-            auth: auth.clone(),
-            tokens: TokenValidator::new(settings.cache.clone(), &settings.auth, auth, pool),
+        let revocations = auth.endpoints().revocations.clone();
+        let trust = Arc::new(StreamTrust::new(revocations.is_some()));
+        let tokens =
+            TokenValidator::new(settings.cache.clone(), &settings.auth, auth.clone(), pool.clone(), trust.clone());
+        let subscriber = revocations.map(|url| {
+            let idle = Duration::from_secs(settings.auth.revocation_stream_idle_secs.max(1));
+            tokio::spawn(Subscriber { auth: auth.clone(), tokens: tokens.clone(), trust, idle }.run(url))
         });
+        let state = web::Data::new(AppState { pool: pool.clone(), auth: auth.clone(), tokens });
 
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let address = listener.local_addr()?;
@@ -76,7 +83,7 @@ impl Application {
             "resource server listening on http://{address}, introspecting at {}",
             auth.endpoints().introspection
         );
-        Ok(Self { port: address.port(), server: server.run(), state })
+        Ok(Self { port: address.port(), server: server.run(), state, subscriber })
     }
 
     pub fn port(&self) -> u16 {
@@ -101,6 +108,10 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(subscriber) = self.subscriber {
+            subscriber.abort();
+        }
+        result
     }
 }

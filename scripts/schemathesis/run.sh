@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Schemathesis against both servers' OpenAPI documents (GET /openapi.json), for CI.
 #
-# What a green run proves, for every operation of the auth server and of the resource server:
+# What a green run proves, for every operation of the auth server and of the resource server (but
+# GET /o/revocations/: an event stream that stays open by design, which a request/response fuzzer can only
+# time out on; its authentication and errors are covered by auth-server/tests/api/revocation_events.rs):
 #   * no generated request, valid or not, gets a 5xx (not_a_server_error);
 #   * every status, Content-Type, header and JSON body answered is one the document declares
 #     (status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -204,6 +206,7 @@ for server in $STH_SERVERS; do
         --report junit,ndjson --report-dir "$STH_REPORT_DIR"
         --report-junit-path "$STH_REPORT_DIR/$server-junit.xml"
         --report-ndjson-path "$STH_REPORT_DIR/$server.ndjson"
+        --exclude-path /o/revocations/
         "${extra[@]}")
     echo "${cmd[*]}"
     rm -f "$STH_REPORT_DIR/$server"-* "$STH_REPORT_DIR/$server.ndjson"

@@ -19,6 +19,7 @@ pub mod price;
 pub mod report;
 #[cfg(feature = "actix")]
 pub mod request;
+pub mod revocation;
 #[cfg(feature = "testing")]
 pub mod testing;
 

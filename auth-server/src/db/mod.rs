@@ -6,6 +6,7 @@ pub mod codes;
 pub mod consents;
 pub mod keys;
 pub mod resources;
+pub mod revocation_log;
 pub mod schema;
 pub mod sessions;
 pub mod tokens;

@@ -123,6 +123,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    revocation_events (id) {
+        id -> BigInt,
+        created_at -> BigInt,
+        event -> Text,
+    }
+}
+
 diesel::joinable!(access_tokens -> clients (client_id));
 diesel::joinable!(access_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> clients (client_id));
@@ -139,5 +147,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     authorization_codes,
     signing_keys,
-    resources
+    resources,
+    revocation_events
 );

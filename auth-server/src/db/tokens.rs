@@ -152,26 +152,80 @@ pub fn retire_refresh(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: 
     .map(|n| n == 1)
 }
 
-/// Revokes the access tokens issued with any of `refresh_ids`.
-fn revoke_access_issued_with(conn: &mut DbConn, refresh_ids: &[i64], now: i64) -> QueryResult<usize> {
-    exec::execute(
+/// The digests of the revoked rows that were still unexpired: what a resource server may still trust.
+fn unexpired(rows: Vec<(String, i64)>, now: i64) -> Vec<String> {
+    rows.into_iter().filter(|(_, expires_at)| *expires_at > now).map(|(hash, _)| hash).collect()
+}
+
+/// Revokes the access tokens issued with any of `refresh_ids`; returns the digests of the unexpired ones.
+fn revoke_access_issued_with(conn: &mut DbConn, refresh_ids: &[i64], now: i64) -> QueryResult<Vec<String>> {
+    let rows = exec::load(
         conn,
         diesel::update(
             access_tokens::table
                 .filter(access_tokens::refresh_token_id.eq_any(refresh_ids))
                 .filter(access_tokens::revoked_at.is_null()),
         )
-        .set(access_tokens::revoked_at.eq(now)),
-    )
+        .set(access_tokens::revoked_at.eq(now))
+        .returning((access_tokens::token_hash, access_tokens::expires_at)),
+    )?;
+    Ok(unexpired(rows, now))
 }
 
-/// Revokes the access tokens issued with this refresh token.
-pub fn revoke_access_of_refresh(conn: &mut DbConn, refresh_id: i64, now: i64) -> QueryResult<usize> {
+/// Revokes the access tokens issued with this refresh token; returns the digests of the unexpired ones.
+pub fn revoke_access_of_refresh(conn: &mut DbConn, refresh_id: i64, now: i64) -> QueryResult<Vec<String>> {
     revoke_access_issued_with(conn, &[refresh_id], now)
 }
 
-/// Revokes every refresh token of a family (RFC 9700 §4.14.2 reuse detection) and their access tokens.
-pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> QueryResult<()> {
+// Refresh-token families and users under concurrency (PostgreSQL; SQLite's single writer runs one write at a
+// time). Revoking a family or all of a user's tokens updates the rows its statement sees; a rotation that
+// commits a new refresh token meanwhile would leave that token live, since at READ COMMITTED the new row is
+// in neither the revoking statement's snapshot nor locked by it. Row locks on the user close the gap at no
+// cost to anything else: every refresh token belongs to a user, a rotation takes the user's row FOR SHARE
+// before it retires the old token (rotations of one user still run side by side), and a revocation takes it
+// FOR NO KEY UPDATE (a password change, by updating it) before it touches tokens. (NO KEY: inserts of new
+// tokens for the user, whose foreign-key checks take FOR KEY SHARE, are not held up.) Whichever comes second waits for
+// the first to commit, then sees what it did: the revocation sees the rotated token and revokes it, or the
+// rotation finds its token already revoked. Both take the user's lock first, so they cannot deadlock.
+
+/// Before a rotation: share-locks the user of the refresh token with this digest (PostgreSQL only).
+pub fn lock_refresh_owner_for_rotation(conn: &mut DbConn, token_hash: &str) -> QueryResult<()> {
+    if let DbConn::Postgres(pg) = conn {
+        diesel::sql_query(
+            "SELECT id FROM users WHERE id IN (SELECT user_id FROM refresh_tokens WHERE token_hash = $1) FOR SHARE",
+        )
+        .bind::<diesel::sql_types::Text, _>(token_hash)
+        .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Before revoking a family: locks its user's row against rotations (PostgreSQL only).
+fn lock_family_owner(conn: &mut DbConn, family_id: &str) -> QueryResult<()> {
+    if let DbConn::Postgres(pg) = conn {
+        diesel::sql_query(
+            "SELECT id FROM users WHERE id IN (SELECT user_id FROM refresh_tokens WHERE family_id = $1) FOR NO KEY UPDATE",
+        )
+        .bind::<diesel::sql_types::Text, _>(family_id)
+        .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Before revoking a user's tokens: locks the user's row against rotations (PostgreSQL only).
+fn lock_user(conn: &mut DbConn, user_id: i64) -> QueryResult<()> {
+    if let DbConn::Postgres(pg) = conn {
+        diesel::sql_query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(user_id)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Revokes every refresh token of a family (RFC 9700 §4.14.2 reuse detection) and their access tokens;
+/// returns the digests of the access tokens that were unexpired.
+pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> QueryResult<Vec<String>> {
+    lock_family_owner(conn, family_id)?;
     let ids: Vec<i64> = exec::load(
         conn,
         refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)).select(refresh_tokens::id),
@@ -185,20 +239,23 @@ pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> QueryResul
         )
         .set(refresh_tokens::revoked_at.eq(now)),
     )?;
-    revoke_access_issued_with(conn, &ids, now).map(drop)
+    revoke_access_issued_with(conn, &ids, now)
 }
 
-/// Revokes every access token issued for the authorization code `code_id`.
-pub fn revoke_access_of_code(conn: &mut DbConn, code_id: i64, now: i64) -> QueryResult<usize> {
-    exec::execute(
+/// Revokes every access token issued for the authorization code `code_id`; returns the digests of the
+/// unexpired ones.
+pub fn revoke_access_of_code(conn: &mut DbConn, code_id: i64, now: i64) -> QueryResult<Vec<String>> {
+    let rows = exec::load(
         conn,
         diesel::update(
             access_tokens::table
                 .filter(access_tokens::authorization_code_id.eq(code_id))
                 .filter(access_tokens::revoked_at.is_null()),
         )
-        .set(access_tokens::revoked_at.eq(now)),
-    )
+        .set(access_tokens::revoked_at.eq(now))
+        .returning((access_tokens::token_hash, access_tokens::expires_at)),
+    )?;
+    Ok(unexpired(rows, now))
 }
 
 /// Revokes an access token of `client_pk`; `true` if it was live.
@@ -236,7 +293,15 @@ pub fn revoke_refresh(conn: &mut DbConn, token_hash: &str, client_pk: i64, now: 
 }
 
 /// After a password change: every refresh token of the user, and every access token but `keep_access_id`.
-pub fn revoke_user_tokens_except(conn: &mut DbConn, user_id: i64, keep_access_id: i64, now: i64) -> QueryResult<()> {
+/// Returns the digests of the access tokens it revoked that were issued in the second `now` (see
+/// `RevocationEvent::User`).
+pub fn revoke_user_tokens_except(
+    conn: &mut DbConn,
+    user_id: i64,
+    keep_access_id: i64,
+    now: i64,
+) -> QueryResult<Vec<String>> {
+    lock_user(conn, user_id)?;
     exec::execute(
         conn,
         diesel::update(
@@ -246,7 +311,7 @@ pub fn revoke_user_tokens_except(conn: &mut DbConn, user_id: i64, keep_access_id
         )
         .set(refresh_tokens::revoked_at.eq(now)),
     )?;
-    exec::execute(
+    exec::load(
         conn,
         diesel::update(
             access_tokens::table
@@ -254,9 +319,12 @@ pub fn revoke_user_tokens_except(conn: &mut DbConn, user_id: i64, keep_access_id
                 .filter(access_tokens::id.ne(keep_access_id))
                 .filter(access_tokens::revoked_at.is_null()),
         )
-        .set(access_tokens::revoked_at.eq(now)),
+        .set(access_tokens::revoked_at.eq(now))
+        .returning((access_tokens::token_hash, access_tokens::issued_at)),
     )
-    .map(drop)
+    .map(|rows: Vec<(String, i64)>| {
+        rows.into_iter().filter(|(_, issued_at)| *issued_at >= now).map(|(h, _)| h).collect()
+    })
 }
 
 /// Deletes up to `batch` access tokens that are expired or revoked; returns how many went.

@@ -4,7 +4,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::{AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH};
+use super::{
+    AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, LOGOUT_PATH, REVOCATIONS_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+};
 use crate::db;
 use crate::error::Error;
 use crate::service::grants::SUPPORTED_GRANTS;
@@ -39,6 +41,8 @@ fn document(state: &AppState) -> serde_json::Value {
         "end_session_endpoint": format!("{issuer}{LOGOUT_PATH}"),
         "introspection_endpoint": format!("{issuer}{INTROSPECT_PATH}"),
         "revocation_endpoint": format!("{issuer}{REVOKE_PATH}"),
+        // Not registered metadata: where this server's resource servers read revocation events.
+        "revocation_events_endpoint": format!("{issuer}{REVOCATIONS_PATH}"),
         "grant_types_supported": SUPPORTED_GRANTS,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

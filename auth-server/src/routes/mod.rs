@@ -20,6 +20,7 @@ use crate::service::origins::AllowedOrigins;
 pub const TOKEN_PATH: &str = "/o/token/";
 pub const INTROSPECT_PATH: &str = "/o/introspect/";
 pub const REVOKE_PATH: &str = "/o/revoke_token/";
+pub const REVOCATIONS_PATH: &str = "/o/revocations/";
 pub const SIGNUP_PATH: &str = "/users/signup/";
 pub const PASSWORD_PATH: &str = "/users/password/";
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
@@ -64,6 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, origins: &Arc<AllowedOrigins>) {
     cfg.service(with_cors!(resource(TOKEN_PATH, "POST").route(web::post().to(oauth::token))))
         .service(with_cors!(resource(INTROSPECT_PATH, "POST").route(web::post().to(oauth::introspect))))
         .service(with_cors!(resource(REVOKE_PATH, "POST").route(web::post().to(oauth::revoke))))
+        .service(resource(REVOCATIONS_PATH, "GET").route(web::get().to(oauth::revocations)))
         .service(resource(SIGNUP_PATH, "POST").route(web::post().to(users::signup)))
         .service(resource(PASSWORD_PATH, "PUT").route(web::put().to(users::change_password)))
         .service(

@@ -20,7 +20,7 @@ impl Modify for SecuritySchemes {
 #[openapi(
     info(title = "auth-server", description = "OAuth 2.0 authorization server and OpenID Connect provider: RFC 6749 grants (authorization code with RFC 7636 PKCE), RFC 7662 introspection, RFC 7009 revocation, RFC 8414 metadata, OpenID Connect Core (id_token, userinfo), Discovery and RP-Initiated Logout."),
     paths(
-        oauth::token, oauth::introspect, oauth::revoke, users::signup, users::change_password,
+        oauth::token, oauth::introspect, oauth::revoke, oauth::revocations, users::signup, users::change_password,
         browser::authorize, browser::authorize_form, browser::logout, browser::logout_form,
         oidc::userinfo, oidc::userinfo_post, oidc::jwks,
         meta::metadata, meta::openid_configuration, meta::live, meta::ready, shared_core::api_doc::openapi_json,

@@ -2,8 +2,10 @@
 
 use shared_core::account::{PasswordChangeRequest, SignupRequest, SignupResponse};
 use shared_core::field_errors::required_text;
+use shared_core::revocation::RevocationEvent;
 use shared_core::{token_digest, FieldErrors};
 
+use super::revocation_events;
 use crate::db::{self, sessions, tokens, users};
 use crate::error::Error;
 use crate::password::{email, validation};
@@ -101,13 +103,17 @@ pub async fn change_password(
         return Err(FieldErrors::single("old_password", WRONG_PASSWORD).into());
     }
     let new_hash = state.hasher.hash(password.to_owned()).await?;
+    let kept = token_digest(bearer);
     db::write(&state.pool, move |c| {
+        // The user's row first: it locks out rotations of the user's refresh tokens (db::tokens).
         users::set_password_hash(c, user.id, &new_hash, now)?;
-        tokens::revoke_user_tokens_except(c, user.id, token.id, now)?;
+        let digests = tokens::revoke_user_tokens_except(c, user.id, token.id, now)?;
         sessions::delete_for_user(c, user.id)?;
-        Ok(())
+        let event = RevocationEvent::User { sub: user.subject.clone(), issued_before: now, kept: Some(kept), digests };
+        Ok(revocation_events::record(c, event, now)?)
     })
     .await?;
+    state.revocations.wake();
     log::info!("password changed; other sessions of the user revoked");
     Ok(())
 }

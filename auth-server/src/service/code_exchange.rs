@@ -3,6 +3,7 @@
 //! issued (RFC 6749 §4.1.2).
 
 use shared_core::oauth::{ErrorCode, Scopes, TokenRequest, TokenResponse};
+use shared_core::revocation::RevocationEvent;
 use shared_core::token_digest;
 
 use super::access_jwt::Subject;
@@ -11,6 +12,7 @@ use super::client_auth::Client;
 use super::grants::{required, REFRESH_TOKEN};
 use super::oidc::{self, Authentication, OPENID};
 use super::pkce;
+use super::revocation_events;
 use super::tokens::{issue, AccessToken, Grant};
 use crate::db::{self, codes, tokens, users};
 use crate::error::Error;
@@ -131,10 +133,15 @@ pub async fn exchange_code(
         Err(Refused::Reused { code_id, family_id }) => {
             log::warn!("authorization code reuse detected; revoking the tokens issued from it");
             db::write(&state.pool, move |c| {
-                tokens::revoke_access_of_code(c, code_id, now)?;
-                Ok(tokens::revoke_family(c, &family_id, now)?)
+                // The family first: it locks the user against a rotation of the same family (db::tokens).
+                let mut ended = tokens::revoke_family(c, &family_id, now)?;
+                ended.extend(tokens::revoke_access_of_code(c, code_id, now)?);
+                ended.sort_unstable();
+                ended.dedup();
+                Ok(revocation_events::record(c, RevocationEvent::Tokens { digests: ended }, now)?)
             })
             .await?;
+            state.revocations.wake();
             return Err(Error::oauth(ErrorCode::InvalidGrant, "the authorization code was already used"));
         }
     };

@@ -2,12 +2,14 @@
 //! with rotation and reuse detection (RFC 9700 §4.14.2).
 
 use shared_core::oauth::{ErrorCode, Scopes, TokenRequest, TokenResponse};
+use shared_core::revocation::RevocationEvent;
 use shared_core::token_digest;
 
 use super::access_jwt::Subject;
 use super::audiences::{self, Target};
 use super::client_auth::{Client, ClientCredentials};
 use super::registration::AccessTokenFormat;
+use super::revocation_events;
 use super::scopes::grant_scopes;
 use super::sign_in::check_password;
 use super::tokens::{issue, sign_ahead, AccessToken, Grant};
@@ -168,8 +170,9 @@ async fn refresh_grant(
         None => None,
     };
     let policy = state.policy.clone();
-    let outcome = db::write(&state.pool, move |c| -> Result<Result<TokenResponse, Refused>, Error> {
+    let outcome = db::write(&state.pool, move |c| -> Result<Result<(TokenResponse, bool), Refused>, Error> {
         let at = now;
+        tokens::lock_refresh_owner_for_rotation(c, &hash)?;
         let retired = tokens::retire_refresh(c, &hash, client.pk, at)?;
         let Some(old) = tokens::find_refresh(c, &hash)? else {
             return Ok(Err(Refused::Invalid("unknown refresh token")));
@@ -201,7 +204,10 @@ async fn refresh_grant(
             }
             None => old.audience.clone(),
         };
-        tokens::revoke_access_of_refresh(c, old.id, at)?;
+        // The access token issued with the old refresh token ends with it.
+        let ended = tokens::revoke_access_of_refresh(c, old.id, at)?;
+        let recorded = !ended.is_empty();
+        revocation_events::record(c, RevocationEvent::Tokens { digests: ended }, at)?;
         // Only a JWT names its user; an opaque token's row points at it.
         let subject = match client.access_token_format {
             AccessTokenFormat::Jwt => users::find(c, old.user_id)?.map(|user| user.subject),
@@ -224,16 +230,26 @@ async fn refresh_grant(
             refresh_family: Some(&old.family_id),
             authorization_code_id: None,
         };
-        issue(c, &policy, &grant, at).map(Ok)
+        issue(c, &policy, &grant, at).map(|response| Ok((response, recorded)))
     })
     .await?;
 
     match outcome {
-        Ok(response) => Ok(response),
+        Ok((response, recorded)) => {
+            if recorded {
+                state.revocations.wake();
+            }
+            Ok(response)
+        }
         Err(Refused::Invalid(why)) => Err(Error::oauth(ErrorCode::InvalidGrant, why)),
         Err(Refused::Reused(family)) => {
             log::warn!("refresh token reuse detected; revoking its token family");
-            db::write(&state.pool, move |c| Ok(tokens::revoke_family(c, &family, now)?)).await?;
+            db::write(&state.pool, move |c| {
+                let ended = tokens::revoke_family(c, &family, now)?;
+                Ok(revocation_events::record(c, RevocationEvent::Tokens { digests: ended }, now)?)
+            })
+            .await?;
+            state.revocations.wake();
             Err(Error::oauth(ErrorCode::InvalidGrant, "the refresh token was already used or revoked"))
         }
     }

@@ -8,7 +8,7 @@ use shared_core::token_digest;
 use super::client_auth::ClientCredentials;
 use super::scopes::INTROSPECTION;
 use crate::db::tokens::AccessTokenView;
-use crate::db::{self, tokens};
+use crate::db::{self, clients, tokens};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -65,6 +65,33 @@ pub async fn introspect(
         !restricted || caller_audiences.iter().any(|a| a == aud)
     });
     Ok(describe(view, now, &state.issuer, default_audience))
+}
+
+/// Checks that `caller` may introspect, without a token to introspect: the revocation event stream is open to
+/// exactly the callers introspection is.
+pub async fn authorize_caller(state: &AppState, caller: Caller, now: i64) -> Result<(), Error> {
+    match caller {
+        Caller::Client(credentials) => {
+            let client_id = credentials.client_id.clone();
+            let row = db::read(&state.pool, move |c| Ok(clients::find_by_client_id(c, &client_id)?)).await?;
+            let client = state.clients.authenticate(&state.hasher, &credentials, row).await?;
+            if !client.scopes.contains(INTROSPECTION) {
+                return Err(Error::ClientForbidden("this client is not allowed to introspect tokens".into()));
+            }
+        }
+        Caller::Bearer(bearer) => {
+            let hash = token_digest(&bearer);
+            match db::read(&state.pool, move |c| Ok(tokens::find_access(c, &hash)?)).await? {
+                Some(token) if token.is_active(now) => {
+                    if !scope_string_contains(&token.scope, INTROSPECTION) {
+                        return Err(Error::InsufficientScope(INTROSPECTION));
+                    }
+                }
+                _ => return Err(Error::InvalidToken { token_sent: true }),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The RFC 7662 §2.2 answer for a token row (or its absence). `aud` is the resource the token was issued

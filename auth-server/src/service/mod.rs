@@ -19,6 +19,7 @@ pub mod origins;
 pub mod pkce;
 pub mod registration;
 pub mod revocation;
+pub mod revocation_events;
 pub mod scopes;
 pub mod sign_in;
 pub mod tokens;

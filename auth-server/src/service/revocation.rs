@@ -2,9 +2,11 @@
 //! same 200 so that a client cannot probe for tokens it does not hold.
 
 use shared_core::db::DbConn;
+use shared_core::revocation::RevocationEvent;
 use shared_core::token_digest;
 
 use super::client_auth::ClientCredentials;
+use super::revocation_events;
 use crate::db::{self, clients, tokens};
 use crate::error::Error;
 use crate::state::AppState;
@@ -24,21 +26,31 @@ pub async fn revoke(
     let hash = token_digest(&token);
     let refresh_first = hint.as_deref() == Some("refresh_token");
     db::write(&state.pool, move |c| -> Result<(), Error> {
-        let revoke_refresh = |c: &mut DbConn| -> Result<bool, Error> {
+        // The access tokens that ended, for the resource servers (a refresh token is never theirs to check).
+        let revoke_refresh = |c: &mut DbConn| -> Result<Option<Vec<String>>, Error> {
             match tokens::revoke_refresh(c, &hash, client.pk, now)? {
                 // Revoking a refresh token also revokes the access tokens issued with it.
-                Some(id) => Ok(tokens::revoke_access_of_refresh(c, id, now).map(|_| true)?),
-                None => Ok(false),
+                Some(id) => Ok(Some(tokens::revoke_access_of_refresh(c, id, now)?)),
+                None => Ok(None),
             }
         };
-        if refresh_first {
-            if !revoke_refresh(c)? {
-                tokens::revoke_access(c, &hash, client.pk, now)?;
+        let revoke_access = |c: &mut DbConn| -> Result<Option<Vec<String>>, Error> {
+            Ok(tokens::revoke_access(c, &hash, client.pk, now)?.then(|| vec![hash.clone()]))
+        };
+        let ended = if refresh_first {
+            match revoke_refresh(c)? {
+                Some(ended) => ended,
+                None => revoke_access(c)?.unwrap_or_default(),
             }
-        } else if !tokens::revoke_access(c, &hash, client.pk, now)? {
-            revoke_refresh(c)?;
-        }
-        Ok(())
+        } else {
+            match revoke_access(c)? {
+                Some(ended) => ended,
+                None => revoke_refresh(c)?.unwrap_or_default(),
+            }
+        };
+        Ok(revocation_events::record(c, RevocationEvent::Tokens { digests: ended }, now)?)
     })
-    .await
+    .await?;
+    state.revocations.wake();
+    Ok(())
 }

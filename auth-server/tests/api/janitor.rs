@@ -16,7 +16,7 @@ shared_core::on_both_backends! {
         let dead = app.password_grant("live@example.com", PASSWORD).await;
         app.post_as_rs("/o/revoke_token/", &[("token", str_of(&dead, "access_token"))]).await;
         assert_eq!(access_token_rows(&app).await, 2);
-        let deleted = sweep(&app.pool, 1, 3600).await.unwrap();
+        let deleted = sweep(&app.pool, 1, 3600, 86_400).await.unwrap();
         assert_eq!(deleted, 1);
         assert_eq!(access_token_rows(&app).await, 1);
         assert!(app.is_active(str_of(&live, "access_token")).await);

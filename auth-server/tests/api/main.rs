@@ -22,6 +22,8 @@ mod openapi;
 mod password_change;
 mod refresh;
 mod revocation;
+mod revocation_events;
+mod rotation_races;
 mod services;
 mod sign_in_pages;
 mod signup;

@@ -14,6 +14,8 @@
 //! and while the circuit is open, a token without a usable entry gets 503 at once.
 
 mod breaker;
+mod revoked;
+mod trust;
 mod users;
 
 use std::collections::HashMap;
@@ -29,6 +31,9 @@ use shared_core::report::{Chain, Throttle};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use self::breaker::{BreakerState, CircuitBreaker};
+use self::revoked::Revoked;
+use self::trust::Trust;
+pub use self::trust::{StreamState, StreamTrust};
 use crate::auth_client::AuthClient;
 use crate::db;
 use crate::error::{Error, UpstreamError};
@@ -42,6 +47,9 @@ pub struct Principal {
     pub user: Option<LocalUser>,
     pub scope: String,
     pub client_id: String,
+    /// `sub` and `iat`, when known: user-wide and client-wide revocation events name tokens by them.
+    pub subject: Option<String>,
+    pub issued_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,12 +66,29 @@ pub enum Validation {
 
 struct Entry {
     validation: Validation,
+    /// Fresh until then while the revocation stream is live...
     fresh_until: Instant,
-    /// When the entry leaves the cache; past `fresh_until` it is only served while it cannot be renewed.
+    /// ... and until then without it.
+    short_until: Instant,
+    cached_at: Instant,
+    /// When the entry leaves the cache; past freshness it is only served while it cannot be renewed.
     stale_until: Instant,
 }
 
 impl Entry {
+    /// An entry good until `until` whatever the stream does (a JWT's answer, an inactive token).
+    fn until(validation: Validation, now: Instant, until: Instant) -> Self {
+        Self { validation, fresh_until: until, short_until: until, cached_at: now, stale_until: until }
+    }
+
+    fn is_fresh(&self, now: Instant, trust: Trust) -> bool {
+        match trust {
+            Trust::Stream => now < self.fresh_until,
+            Trust::NoStream => now < self.short_until,
+            Trust::LostSince(lost) => self.cached_at >= lost && now < self.short_until,
+        }
+    }
+
     /// Servable as it is at `now`, though due: active and within its grace.
     fn servable_stale(&self, now: Instant) -> bool {
         matches!(self.validation, Validation::Active(_)) && now < self.stale_until
@@ -98,6 +123,7 @@ static FAILURE_LOG: Throttle = Throttle::new(Duration::from_secs(1));
 /// One introspection, shared by every caller that asks about the same token meanwhile.
 type Flight = Shared<BoxFuture<'static, Result<Arc<Entry>, Arc<Error>>>>;
 
+#[derive(Clone)]
 pub struct TokenValidator {
     inner: Arc<Inner>,
 }
@@ -119,10 +145,20 @@ struct Inner {
     audience: Option<String>,
     /// Local users by `sub`, for JWTs: a user's every new token would otherwise cost a database read.
     users_by_sub: moka::future::Cache<String, LocalUser>,
+    /// How far cached answers are trusted: the revocation stream's state.
+    trust: Arc<StreamTrust>,
+    /// What revocation events ended, for JWTs (which are verified here, not introspected).
+    revoked: Revoked,
 }
 
 impl TokenValidator {
-    pub fn new(settings: CacheSettings, auth_settings: &AuthSettings, auth: Arc<AuthClient>, pool: DbPool) -> Self {
+    pub fn new(
+        settings: CacheSettings,
+        auth_settings: &AuthSettings,
+        auth: Arc<AuthClient>,
+        pool: DbPool,
+        trust: Arc<StreamTrust>,
+    ) -> Self {
         let cache =
             moka::future::Cache::builder().max_capacity(settings.max_entries).expire_after(ExpireAtStaleEnd).build();
         let breaker =
@@ -133,7 +169,10 @@ impl TokenValidator {
             JwtValidator::new(auth.clone(), audience.clone(), Duration::from_secs(auth_settings.jwks_refetch_secs));
         let users_by_sub =
             moka::future::Cache::builder().max_capacity(USERS_BY_SUB).time_to_live(USER_NAME_TTL).build();
+        let revoked = Revoked::new(settings.max_entries);
         let inner = Inner {
+            trust,
+            revoked,
             audience,
             jwt,
             users_by_sub,
@@ -154,7 +193,7 @@ impl TokenValidator {
         let key = token_digest_bytes(token);
         let cached = self.inner.cache.get(&key).await;
         if let Some(entry) = &cached {
-            if now < entry.fresh_until {
+            if entry.is_fresh(now, self.inner.trust.trust()) {
                 return Ok(entry.validation.clone());
             }
         }
@@ -206,6 +245,11 @@ impl TokenValidator {
     /// Introspection calls out now (for tests and diagnostics).
     pub fn introspections_in_flight(&self) -> usize {
         self.inner.flights().len()
+    }
+
+    /// The revocation stream's state, for `/health/ready`.
+    pub fn stream_state(&self) -> StreamState {
+        self.inner.trust.state()
     }
 
     /// The circuit breaker's state, for `/health/ready`.
@@ -306,21 +350,30 @@ impl Inner {
         header: jsonwebtoken::Header,
         now: Instant,
     ) -> Result<Validation, Error> {
+        let refused = now + Duration::from_secs(self.settings.negative_ttl_secs);
         let entry = match self.jwt.validate(token, header).await {
+            Ok(claims) if self.revoked.ends(&key, &claims) => {
+                log::debug!("refusing a revoked JWT access token");
+                Entry::until(Validation::Inactive, now, refused)
+            }
             Ok(claims) => {
                 let lifetime = claims.exp.saturating_sub(u64::try_from(clock::now()).unwrap_or(0));
                 let user = match claims.user() {
                     Some(subject) => Some(self.user_named_by_sub(subject).await?),
                     None => None,
                 };
-                let principal = Principal { user, scope: claims.scope, client_id: claims.client_id };
-                let until = now + Duration::from_secs(lifetime);
-                Entry { validation: Validation::Active(Arc::new(principal)), fresh_until: until, stale_until: until }
+                let principal = Principal {
+                    user,
+                    scope: claims.scope,
+                    client_id: claims.client_id,
+                    subject: Some(claims.sub),
+                    issued_at: claims.iat,
+                };
+                Entry::until(Validation::Active(Arc::new(principal)), now, now + Duration::from_secs(lifetime))
             }
             Err(JwtError::Invalid(reason)) => {
                 log::debug!("refusing a JWT access token: {reason}");
-                let until = now + Duration::from_secs(self.settings.negative_ttl_secs);
-                Entry { validation: Validation::Inactive, fresh_until: until, stale_until: until }
+                Entry::until(Validation::Inactive, now, refused)
             }
             Err(JwtError::Keys(error)) => return Err(error.into()),
         };
@@ -334,11 +387,8 @@ impl Inner {
         let answer = self.auth.introspect(token).await?;
         let wall_now = clock::now();
         let remaining = answer.exp.map(|exp| exp - wall_now);
-        let inactive = || Entry {
-            validation: Validation::Inactive,
-            fresh_until: now + Duration::from_secs(self.settings.negative_ttl_secs),
-            stale_until: now + Duration::from_secs(self.settings.negative_ttl_secs),
-        };
+        let inactive =
+            || Entry::until(Validation::Inactive, now, now + Duration::from_secs(self.settings.negative_ttl_secs));
         if !answer.active || remaining.is_some_and(|r| r <= 0) {
             return Ok(inactive());
         }
@@ -352,10 +402,15 @@ impl Inner {
         let Some(principal) = self.principal(answer).await? else { return Ok(inactive()) };
         let lifetime = remaining.map_or(u64::MAX, |r| u64::try_from(r).unwrap_or(0));
         let fresh = self.settings.ttl_secs.min(lifetime);
-        let stale = lifetime.min(fresh.saturating_add(self.settings.stale_grace_secs));
+        let short = self.settings.ttl_without_stream_secs.min(fresh);
+        // Served stale (the auth server down) at most `stale_grace` past the short TTL, as without a stream:
+        // a long TTL with the stream must not lengthen what an outage serves.
+        let stale = lifetime.min(fresh.max(short.saturating_add(self.settings.stale_grace_secs)));
         Ok(Entry {
             validation: Validation::Active(Arc::new(principal)),
             fresh_until: now + Duration::from_secs(fresh),
+            short_until: now + Duration::from_secs(short),
+            cached_at: now,
             stale_until: now + Duration::from_secs(stale),
         })
     }
@@ -373,6 +428,8 @@ impl Inner {
             user,
             scope: answer.scope.unwrap_or_default(),
             client_id: answer.client_id.unwrap_or_default(),
+            subject: answer.sub,
+            issued_at: answer.iat,
         }))
     }
 }

@@ -27,6 +27,7 @@ shared_core::on_both_backends! {
     async fn a_due_entry_is_served_at_once_while_another_callers_introspection_hangs(backend) {
         let system = spawn_system_with(backend, |s| {
             s.auth.timeout_ms = 60_000;
+            s.cache.ttl_secs = 5;
             s.cache.revalidate_wait_ms = 60_000; // the first caller keeps waiting, so the others can be seen not to
         })
         .await;
@@ -60,6 +61,7 @@ shared_core::on_both_backends! {
     async fn the_caller_renewing_a_due_entry_waits_no_longer_than_revalidate_wait(backend) {
         let system = spawn_system_with(backend, |s| {
             s.auth.timeout_ms = 60_000;
+            s.cache.ttl_secs = 5;
             s.cache.revalidate_wait_ms = 100;
         })
         .await;
@@ -77,6 +79,7 @@ shared_core::on_both_backends! {
     async fn an_open_circuit_refuses_unseen_tokens_at_once_serves_cached_ones_and_closes_after_a_probe(backend) {
         let system = spawn_system_with(backend, |s| {
             s.auth.timeout_ms = 300;
+            s.cache.ttl_secs = 5;
             s.auth.breaker_failures = 2;
             s.auth.breaker_open_ms = 10_000;
         }).await;

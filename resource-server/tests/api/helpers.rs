@@ -52,7 +52,7 @@ pub fn rs_settings(url: &str, auth_base: &str) -> resource_server::Settings {
     resource_server::Settings::for_tests(url, auth_base)
 }
 
-/// The default system: cache TTL 5 s.
+/// The default system: cache TTL 60 s with the revocation stream, 5 s without it.
 pub async fn spawn_system(backend: Backend) -> System {
     spawn_system_with(backend, |_| {}).await
 }

@@ -14,5 +14,6 @@ mod openapi;
 mod outage;
 mod paging;
 mod proxies;
+mod revocation_stream;
 mod token_cache;
 mod walkthrough;

@@ -1,5 +1,5 @@
-//! The introspection cache: a revocation is seen exactly when the TTL has passed, one call per token per TTL,
-//! negative entries, digest keys and the bound.
+//! The introspection cache: without a revocation stream, a revocation is seen exactly when the TTL has passed;
+//! one call per token per TTL, negative entries, digest keys and the bound.
 
 use std::time::{Duration, Instant};
 
@@ -9,9 +9,11 @@ use shared_core::digest::token_digest_bytes;
 use crate::helpers::*;
 
 shared_core::on_both_backends! {
-    async fn a_revoked_token_is_served_from_the_cache_until_the_ttl_and_refused_from_then_on(backend) {
+    async fn without_a_stream_a_revoked_token_is_served_from_the_cache_until_the_ttl_and_refused_from_then_on(backend) {
         let system = spawn_system_with(backend, |s| {
-            s.cache.ttl_secs = 5;
+            s.auth.revocation_stream = false;
+            s.cache.ttl_secs = 60;
+            s.cache.ttl_without_stream_secs = 5;
             // The renewal at the TTL is awaited however long a loaded machine takes to answer it.
             s.cache.revalidate_wait_ms = 60_000;
         })

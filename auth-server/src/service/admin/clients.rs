@@ -5,10 +5,12 @@
 use shared_core::clock;
 use shared_core::config_loader::split_list;
 use shared_core::db::DbPool;
+use shared_core::revocation::RevocationEvent;
 
 use super::{hash, verify, AdminError};
 use crate::db::clients::{self, ClientRow, NewClient};
 use crate::service::registration::{self, AccessTokenFormat, ClientProfile};
+use crate::service::revocation_events;
 use crate::service::tokens::random_token;
 use crate::settings::BootstrapClient;
 
@@ -262,9 +264,20 @@ pub async fn list_clients(pool: &DbPool) -> Result<Vec<ClientRow>, AdminError> {
     pool.read(|c| Ok(clients::list(c)?)).await
 }
 
+/// Deletes a client and, with it, every token it holds; resource servers hear of it as a revocation event.
 pub async fn delete_client(pool: &DbPool, client_id: &str) -> Result<(), AdminError> {
     let id = client_id.to_owned();
-    match pool.write(move |c| -> Result<usize, AdminError> { Ok(clients::delete(c, &id)?) }).await? {
+    let now = clock::now();
+    let deleted = pool.write(move |c| -> Result<usize, AdminError> {
+        let deleted = clients::delete(c, &id)?;
+        if deleted > 0 {
+            // No token of a deleted client can be issued afterwards: everything up to this second ended.
+            let event = RevocationEvent::Client { client_id: id, issued_before: now + 1 };
+            revocation_events::record(c, event, now)?;
+        }
+        Ok(deleted)
+    });
+    match deleted.await? {
         0 => Err(AdminError::NoSuchClient(client_id.to_owned())),
         _ => Ok(()),
     }
