@@ -22,7 +22,7 @@ fn main() {
         command => run_admin(command, &settings),
     };
     if let Err(e) = result {
-        eprintln!("auth-server: {e}");
+        eprintln!("auth-server: {}", shared_core::report::Chain(&*e));
         std::process::exit(1);
     }
 }

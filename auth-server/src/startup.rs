@@ -15,9 +15,10 @@ use crate::db;
 use crate::routes;
 use crate::routes::openapi::ApiDoc;
 use crate::service::admin::{self, BootstrapOutcome};
+use crate::service::janitor;
 use crate::service::keys::{self, SigningKeys};
 use crate::service::origins::AllowedOrigins;
-use crate::service::{janitor, revocation_events};
+use crate::service::revocation_events::{self, RevocationFeed};
 use crate::settings::Settings;
 use crate::state::{AppState, Metrics};
 
@@ -69,6 +70,7 @@ impl Application {
             web::Data::new(AppState::new(&settings, pool.clone(), settings.issuer_for(address), keys.clone()).await?);
         let metrics = state.metrics.clone();
         revocation_events::listen(pool.url(), &state.revocations);
+        let revocations = state.revocations.clone();
         state.origins.reload(&pool).await?;
         let (origins, reloaded_origins) = (state.origins.clone(), state.origins.clone());
 
@@ -84,6 +86,8 @@ impl Application {
                 .configure(|cfg| routes::configure(cfg, &origins))
         })
         .listen(listener)?
+        // Signals are handled below: the revocation streams must end before a graceful stop can finish.
+        .disable_signals()
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
         if settings.http.workers > 0 {
             server = server.workers(settings.http.workers);
@@ -98,7 +102,9 @@ impl Application {
             )));
         }
         log::info!("auth server listening on http://{address}");
-        Ok(Self { port: address.port(), server: server.run(), pool, metrics, keys, background })
+        let server = server.run();
+        background.push(tokio::spawn(stop_on_signal(server.handle(), revocations)));
+        Ok(Self { port: address.port(), server, pool, metrics, keys, background })
     }
 
     pub fn port(&self) -> u16 {
@@ -129,6 +135,27 @@ impl Application {
         }
         result
     }
+}
+
+/// SIGTERM or SIGINT: the revocation streams end (each would otherwise hold the graceful stop for its whole
+/// grace, as a stream writes only now and then and so notices its reader gone only then), then the server
+/// stops gracefully. SIGQUIT stops it at once.
+async fn stop_on_signal(handle: actix_web::dev::ServerHandle, revocations: Arc<RevocationFeed>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut terminate), Ok(mut interrupt), Ok(mut quit)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::quit()))
+    else {
+        log::warn!("cannot listen for signals: stop the server with SIGKILL");
+        return;
+    };
+    let graceful = tokio::select! {
+        _ = terminate.recv() => true,
+        _ = interrupt.recv() => true,
+        _ = quit.recv() => false,
+    };
+    log::info!("stopping{}", if graceful { " gracefully" } else { "" });
+    revocations.close();
+    handle.stop(graceful).await;
 }
 
 /// Loads the OpenID Connect signing keys, creating the first one (or importing `oidc.signing_key_file`).

@@ -45,7 +45,7 @@ fn main() {
         }
     };
     if let Err(e) = result {
-        eprintln!("resource-server: {e}");
+        eprintln!("resource-server: {}", shared_core::report::Chain(&*e));
         std::process::exit(1);
     }
 }

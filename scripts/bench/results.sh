@@ -2,9 +2,10 @@
 # Results of scripts/bench.sh (sourced, not run): one row per measurement, printed when measured and again
 # as a table at the end, in the order (and as Markdown with --out).
 
-TABLE_ORDER=(ceiling_rs ceiling_as rs_get_item rs_list_items rs_first_seen rs_first_seen_jwt as_introspect as_token_cc
-    as_token_cc_jwt as_authorize_remembered as_code_exchange as_token_password rs_create_item as_introspect_under_password_flood rs_rss_cached_tokens
-    rs_get_item_big_db as_introspect_big_db)
+TABLE_ORDER=(ceiling_rs ceiling_as rs_get_item rs_list_items revocation_latency revocation_latency_under_load
+    rs_first_seen rs_first_seen_jwt as_introspect as_token_cc as_token_cc_jwt as_authorize_remembered as_code_exchange
+    as_token_password rs_create_item as_introspect_under_password_flood rs_rss_cached_tokens rs_get_item_big_db
+    as_introspect_big_db)
 declare -A R_RPS R_P50 R_P99 R_NON2XX R_RATIO R_TARGET R_MET R_NOTE
 SCENARIOS_RUN=0
 
@@ -14,7 +15,8 @@ holds() { if awk "BEGIN { exit !($1) }"; then echo yes; else echo no; fi; }
 # ratio A B: A / B to two decimals ("-" when B is zero or missing).
 ratio() { awk -v a="$1" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
 
-# result NAME RATIO TARGET MET NOTE: records the numbers of the last wrk_numbers call under NAME.
+# result NAME RATIO TARGET MET NOTE: records the numbers of the last wrk_numbers call under NAME (callers that
+# measure otherwise set W_rps, W_p50, W_p99 and W_non2xx themselves, "-" where nothing applies).
 # shellcheck disable=SC2154 # W_* are set by wrk_numbers
 result() {
     local name=$1
@@ -49,6 +51,7 @@ write_markdown() {
         echo "- database: $DB_LABEL"
         echo "- load: wrk, $THREADS threads, $CONNECTIONS connections, ${DURATION}s per scenario$( ((SMOKE)) && echo ', smoke mode (small seeds)')"
         echo "- ratio: scenario 2xx req/s over the \`GET /health/live\` ceiling of the server it hits, measured in the same run"
+        echo "- revocation_latency rows: no wrk run; p50 and p99 are the times from the answer of \`POST /o/revoke_token/\` to the resource server's first 401 for that token, cached there before"
         echo
         echo "| scenario | req/s | p50 ms | p99 ms | non-2xx | ratio | target | met | notes |"
         echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"

@@ -7,6 +7,7 @@
 //! reconnecting). The log, not the wake, is the truth: a lost wake delays an event by `poll_ms` at most.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -36,17 +37,25 @@ pub fn record(conn: &mut DbConn, event: RevocationEvent, now: i64) -> diesel::Qu
 /// Wakes this instance's streams when the log may hold something new.
 pub struct RevocationFeed {
     wakes: watch::Sender<u64>,
+    /// The server is stopping: streams end, so that the graceful stop need not wait for them.
+    closing: AtomicBool,
     pub settings: RevocationSettings,
 }
 
 impl RevocationFeed {
     pub fn new(settings: RevocationSettings) -> Arc<Self> {
-        Arc::new(Self { wakes: watch::Sender::new(0), settings })
+        Arc::new(Self { wakes: watch::Sender::new(0), closing: AtomicBool::new(false), settings })
     }
 
     /// Called after a write that may have appended an event has committed.
     pub fn wake(&self) {
         self.wakes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Ends every stream (their readers reconnect, to another instance behind a load balancer).
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.wake();
     }
 }
 
@@ -125,6 +134,9 @@ async fn serve(pool: &DbPool, feed: &RevocationFeed, start: Start, out: &mpsc::S
             () = out.closed() => return Ok(()),
             woken = wakes.changed() => if woken.is_err() { return Ok(()) },
             () = tokio::time::sleep(poll) => {}
+        }
+        if feed.closing.load(Ordering::Acquire) {
+            return Ok(());
         }
         let before = after;
         after = send_new(pool, after, out).await?;

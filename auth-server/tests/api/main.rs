@@ -14,6 +14,7 @@ mod code_exchange;
 mod cors;
 mod faults;
 mod health;
+mod instances;
 mod introspection;
 mod janitor;
 mod jwt_access_tokens;

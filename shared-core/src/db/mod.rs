@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::r2d2::{Pool, PoolError, R2D2Connection};
+use diesel::RunQueryDsl;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use serde::Deserialize;
 
@@ -125,10 +126,21 @@ pub async fn run_migrations(
         DatabaseUrl::Postgres(_) => postgres,
     };
     pool.write(move |conn| {
+        if let DbConn::Postgres(pg) = conn {
+            // Instances starting together on one database would each create the migrations table and apply
+            // the same migrations; the second would fail. This lock, held until the write commits, makes
+            // the later ones wait and then find nothing left to do.
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+                .execute(pg)?;
+        }
         conn.run_pending_migrations(migrations).map(|applied| applied.len()).map_err(DbError::Migration)
     })
     .await
 }
+
+/// The advisory lock key that serializes migrations ("migrate" in ASCII).
+const MIGRATION_LOCK: i64 = 0x006d_6967_7261_7465;
 
 /// A trivial round trip, for readiness checks.
 pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
