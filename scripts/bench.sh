@@ -6,7 +6,11 @@
 # time. One line per scenario: requests/s, p50 and p99 latency, non-2xx count and the ratio to the ceiling,
 # which is `GET /health/live` of the same server in the same run. The revocation_latency rows are no wrk
 # runs: their p50 and p99 are the times from a revocation's answer to the resource server's first 401 for
-# that (cached) token, measured by scripts/bench/revocation_latency.py. Targets are printed for information
+# that (cached) token, measured by scripts/bench/revocation_latency.py. password_flood_unknown_client is the
+# password grant of the legitimate client (2 connections) while 64 more connections send password grants in
+# the name of clients that do not exist (each answered 401): its ratio is to the same logins alone
+# (as_password_login_solo), not to the ceiling. Both servers run without their per-IP rate limits (all the
+# traffic comes from 127.0.0.1); the per-account lockout stays on. Targets are printed for information
 # only: the exit status is non-zero only when something did not work (a server did not start or died, a
 # scenario had no successful request, seeding failed, a revoked token was still accepted after 10 s).
 #
@@ -53,6 +57,8 @@ FIRST_SEEN_JWT_POOL=$((DURATION * 10000)) # JWTs take ~0.2 ms each to sign here,
 # 1.5 times its duration just before it, so it runs at most 20 s (minting and using them then take < 60 s).
 EXCHANGE_SECS=$((DURATION < 20 ? DURATION : 20)) MINT_SECS=$(((DURATION < 20 ? DURATION : 20) * 3 / 2))
 USERS=4 ITEMS=100 PASSWORD=bench-horse-battery-1 RUN_TAG=b$$
+# password_flood_unknown_client: the legitimate logins' connections, and the flood's.
+LOGIN_CONNECTIONS=2 FLOOD_CONNECTIONS=64
 BASIC="Basic $(printf '%s' rs-id:rs-secret | base64)"
 # The browser sign-in client: confidential, consent asked (and remembered), PKCE required.
 WEB_ID=bench-web WEB_SECRET=bench-web-secret WEB_SCOPE='openid email read'
@@ -133,9 +139,10 @@ RS_PORT=$(free_port)
 while [[ $RS_PORT == "$AUTH_PORT" ]]; do RS_PORT=$(free_port); done
 AUTH_URL=http://127.0.0.1:$AUTH_PORT RS_URL=http://127.0.0.1:$RS_PORT
 
+# Every request comes from 127.0.0.1: the per-IP rate limits would measure themselves, not the servers.
 env RUST_LOG=warn AUTH_SERVER__HTTP__HOST=127.0.0.1 AUTH_SERVER__HTTP__PORT="$AUTH_PORT" \
     AUTH_SERVER__DATABASE__URL="$AUTH_DB_URL" AUTH_SERVER__SECURITY__BCRYPT_COST=12 \
-    AUTH_SERVER__JANITOR__INTERVAL_SECS=0 \
+    AUTH_SERVER__JANITOR__INTERVAL_SECS=0 AUTH_SERVER__RATE_LIMIT__ENABLED=false \
     AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_ID=rs-id AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET=rs-secret \
     AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES=password,refresh_token,client_credentials \
     AUTH_SERVER__CLIENTS__TUTORIAL__SCOPES=read,write,introspection \
@@ -155,7 +162,7 @@ PIDS+=("$AUTH_PID")
 env RUST_LOG=warn RESOURCE_SERVER__HTTP__HOST=127.0.0.1 RESOURCE_SERVER__HTTP__PORT="$RS_PORT" \
     RESOURCE_SERVER__DATABASE__URL="$RS_DB_URL" RESOURCE_SERVER__AUTH__BASE_URL="$AUTH_URL" \
     RESOURCE_SERVER__AUTH__CLIENT_ID=rs-id RESOURCE_SERVER__AUTH__CLIENT_SECRET=rs-secret \
-    RESOURCE_SERVER__CACHE__STALE_GRACE_SECS=3600 \
+    RESOURCE_SERVER__CACHE__STALE_GRACE_SECS=3600 RESOURCE_SERVER__RATE_LIMIT__ENABLED=false \
     target/release/resource-server >"$TMP/rs.log" 2>&1 &
 RS_PID=$!
 PIDS+=("$RS_PID")
@@ -202,6 +209,9 @@ for i in $(seq 1 "$USERS"); do
 done
 for pid in "${signups[@]}"; do wait "$pid" || die "a signup failed"; done
 password_form="grant_type=password&username=$(email 1 | sed 's/@/%40/')&password=$PASSWORD"
+# The unknown clients' form (after their client_id and client_secret): an account that does not exist, so
+# that no flood request could ever count against a real one.
+unknown_client_form="grant_type=password&username=nobody.$RUN_TAG%40example.com&password=$PASSWORD"
 USER_TOKEN=$(curl -fsS -H "Authorization: $BASIC" -d "$password_form" "$AUTH_URL/o/token/" | json_field access_token)
 BEARER="Bearer $USER_TOKEN"
 for i in $(seq 1 "$ITEMS"); do
@@ -447,6 +457,45 @@ vs=$(ratio "$W_ok_rps" "$SMALL_INTROSPECT")
 result as_introspect_under_password_flood "$(ratio "$W_ok_rps" "$CEIL_AS")" ">=0.30 of solo introspect, p99<50ms" \
     "$(holds "$vs >= 0.30 && $W_p99 < 50")" "$vs of solo introspect; $flood_note"
 
+# The password grant of rs-id on LOGIN_CONNECTIONS connections, alone and then while FLOOD_CONNECTIONS send
+# password grants in the name of unknown clients (started 1 s earlier, ending 1 s later; unknown_client.lua).
+# Those must never take the legitimate logins' bcrypt capacity: their answers (401) are the flood's, not
+# errors of the scenario.
+login_threads=$((THREADS < LOGIN_CONNECTIONS ? THREADS : LOGIN_CONNECTIONS))
+flood_threads=$((THREADS < FLOOD_CONNECTIONS ? THREADS : FLOOD_CONNECTIONS))
+THREADS=$login_threads CONNECTIONS=$LOGIN_CONNECTIONS \
+    run_wrk as_password_login_solo "$DURATION" "$AUTH_URL/o/token/" static.lua "${token_password[@]}"
+measured as_password_login_solo
+drain_bcrypt
+LOGIN_SOLO=$W_ok_rps
+result as_password_login_solo "$(ratio "$W_ok_rps" "$CEIL_AS")" - - \
+    "rs-id's password grant on $LOGIN_CONNECTIONS connections: password_flood_unknown_client's baseline"
+(THREADS=$flood_threads CONNECTIONS=$FLOOD_CONNECTIONS run_wrk unknown_client_flood "$((DURATION + 2))" \
+    "$AUTH_URL/o/token/" unknown_client.lua BENCH_BODY="$unknown_client_form") &
+flood=$!
+PIDS+=("$flood")
+sleep 1
+THREADS=$login_threads CONNECTIONS=$LOGIN_CONNECTIONS \
+    run_wrk password_flood_unknown_client "$DURATION" "$AUTH_URL/o/token/" static.lua "${token_password[@]}"
+wait "$flood" || die "the unknown-client flood failed"
+drain_bcrypt
+wrk_numbers unknown_client_flood
+alive
+flood_note="flood of $FLOOD_CONNECTIONS connections: $W_rps/s answered, ${W_used:?} of $W_requests with 401"
+flood_note+=" (expected), $((W_non2xx - W_used)) other non-2xx, $((W_requests - W_non2xx)) 2xx/3xx"
+if ((W_requests == 0)); then
+    log "ERROR: the unknown-client flood got no answer at all:"
+    cat "$TMP/unknown_client_flood.wrk" >&2
+    FAILED=1
+elif ((W_requests > W_non2xx)); then
+    log "ERROR: $((W_requests - W_non2xx)) password grants in the name of unknown clients were answered 2xx/3xx"
+    FAILED=1
+fi
+measured password_flood_unknown_client
+vs=$(ratio "$W_ok_rps" "$LOGIN_SOLO")
+result password_flood_unknown_client "$vs" "ratio>=0.50 of solo login" "$(holds "\"$vs\" != \"-\" && $vs >= 0.50")" \
+    "ratio of as_password_login_solo's $LOGIN_SOLO/s (not of the ceiling); $flood_note"
+
 # First sightings last: their pool of seeded tokens would otherwise make the small database bigger.
 log "seeding $FIRST_SEEN_POOL never-seen user tokens in SQL"
 interruptible seed_tokens first_seen "$FIRST_SEEN_POOL"
@@ -510,6 +559,8 @@ result as_introspect_big_db "$(ratio "$W_ok_rps" "$CEIL_AS")" "within 25% of sma
 # --- report -----------------------------------------------------------------------------------------------------
 echo
 echo "database: $DB_LABEL; wrk $THREADS threads, $CONNECTIONS connections, ${DURATION}s; ratio = 2xx req/s / ceiling"
+echo "(as_password_login_solo and password_flood_unknown_client: $LOGIN_CONNECTIONS connections, the flood"
+echo " $FLOOD_CONNECTIONS; password_flood_unknown_client's ratio = 2xx req/s / as_password_login_solo's)"
 print_table
 [[ -z $OUT ]] || { write_markdown "$OUT"; log "wrote $OUT"; }
 echo "bench: $SCENARIOS_RUN scenarios run"

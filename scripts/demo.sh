@@ -106,6 +106,17 @@ step() {
         esac
     done
     call "$method" "$url" "$@"
+    # scripts/run.sh keeps the per-IP rate limits on, and a rerun soon after the last one may exceed them:
+    # a 429 did nothing, so it is waited out (its Retry-After, at most 60 s) and the request sent again.
+    local tries=0 wait
+    while [[ $STATUS == 429 && $expected != 429 ]] && ((tries++ < 3)); do
+        wait=$(sed -n 's/^[Rr]etry-[Aa]fter: *\([0-9]*\).*/\1/p' "$tmp/headers" | head -1)
+        wait=${wait:-5}
+        ((wait <= 60)) || wait=60
+        echo "<== 429 (rate limited): waiting ${wait}s as Retry-After says, then sending it again"
+        sleep "$wait"
+        call "$method" "$url" "$@"
+    done
     echo "<== $STATUS"
     grep -iE '^(location|x-total-count|link|www-authenticate|set-cookie):' "$tmp/headers" | sed 's/^/    /' || true
     if grep -qiE '^content-type: *text/html' "$tmp/headers"; then page_summary "$tmp/body"; else pretty "$tmp/body"; fi

@@ -5,6 +5,8 @@
 #      the environment compose gives them (hosts -> 127.0.0.1, fresh ports and databases), pass their
 #      healthchecks, scripts/demo.sh and the Postman collection (newman) on PostgreSQL;
 #  (c) the same on SQLite (fresh temporary files).
+# Each phase ends with the auth server's audit trail (JSON lines: a success, a failure, a token issued) and a
+# search of both servers' logs for every password and token the phase used: none may appear.
 # Ends with one line "N passed, M failed"; exits non-zero when anything failed.
 # It also runs the Dockerfile's builder stage on this machine (scripts/dockerfile_sim.py).
 # Needs: cargo, curl, jq, psql and PostgreSQL on $PGHOST:$PGPORT (trust auth), npm (for newman), apt (for
@@ -140,6 +142,120 @@ ready() {
     done
 }
 http_200() { [[ $(curl -sS -o /dev/null -w '%{http_code}' "$1") == 200 ]]; }
+json_get() { "$py" -c 'import json, sys; print(json.load(sys.stdin).get(sys.argv[1]) or "")' "$1"; } # FIELD < JSON
+
+# audit_probe AUTH_URL RS_URL SECRETS: a user of its own through the account calls (signup, login, a wrong
+# password, refresh, password change, a login at the auth server, a revocation), so that the audit trail has a
+# success, a failure and tokens issued whatever the walkthroughs do. Every password it sends and every token
+# it gets is appended to SECRETS, one a line, for no_secrets_in_logs.
+audit_probe() {
+    local auth=$1 rs=$2 secrets=$3 email="audit-$run_id-$RANDOM@example.com" body status
+    local password="Quartz-Meadow-$RANDOM$RANDOM" wrong="Wrong-Lantern-$RANDOM$RANDOM" new="Cobalt-Fjord-$RANDOM$RANDOM"
+    local access refresh
+    printf '%s\n' "$password" "$wrong" "$new" >>"$secrets"
+    curl -fsS -o /dev/null "$rs/users/signup/" -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$email\",\"password\":\"$password\",\"password2\":\"$password\"}" ||
+        { echo "signup through the resource server failed"; return 1; }
+    body=$(curl -fsS "$rs/users/token/" -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$email\",\"password\":\"$password\"}") || { echo "login through the resource server failed"; return 1; }
+    access=$(json_get access_token <<<"$body") refresh=$(json_get refresh_token <<<"$body")
+    printf '%s\n' "$access" "$refresh" >>"$secrets"
+    curl -fsS -o /dev/null "$rs/items/" -H "Authorization: Bearer $access" || { echo "GET /items/ failed"; return 1; }
+    status=$(curl -sS -o /dev/null -w '%{http_code}' -u rs-id:rs-secret "$auth/o/token/" -d grant_type=password \
+        --data-urlencode "username=$email" --data-urlencode "password=$wrong")
+    [[ $status == 400 ]] || { echo "a wrong password answered $status, not 400"; return 1; }
+    body=$(curl -fsS "$rs/users/token/refresh/" -H 'Content-Type: application/json' -d "{\"refresh\":\"$refresh\"}") ||
+        { echo "refresh through the resource server failed"; return 1; }
+    access=$(json_get access_token <<<"$body") refresh=$(json_get refresh_token <<<"$body")
+    printf '%s\n' "$access" "$refresh" >>"$secrets"
+    curl -fsS -o /dev/null -X PUT "$rs/users/password/" -H "Authorization: Bearer $access" \
+        -H 'Content-Type: application/json' \
+        -d "{\"old_password\":\"$password\",\"password\":\"$new\",\"password2\":\"$new\"}" ||
+        { echo "the password change through the resource server failed"; return 1; }
+    body=$(curl -fsS -u rs-id:rs-secret "$auth/o/token/" -d grant_type=password --data-urlencode "username=$email" \
+        --data-urlencode "password=$new") || { echo "login at the auth server with the new password failed"; return 1; }
+    access=$(json_get access_token <<<"$body") refresh=$(json_get refresh_token <<<"$body")
+    printf '%s\n' "$access" "$refresh" >>"$secrets"
+    curl -fsS -o /dev/null -u rs-id:rs-secret "$auth/o/revoke_token/" --data-urlencode "token=$access" ||
+        { echo "the revocation failed"; return 1; }
+}
+
+# secrets_in FILE...: the passwords and tokens written in FILEs (demo.sh's and the README walkthrough's output,
+# which print what they send and receive; newman's JSON report, bodies included): JSON fields and form fields
+# named like them, 8 characters or more.
+secrets_in() {
+    "$py" - "$@" <<'PY'
+import json, re, sys
+names = r"(?:password2?|old_password|new_password|access_token|refresh_token|id_token|refresh|token)"
+patterns = [re.compile(r'"' + names + r'"\s*:\s*"([^"$]+)"'), re.compile(r"(?:^|[\s&])" + names + r"=([^\s&\"'$);]+)")]
+found = set()
+
+def scan(text):
+    for pattern in patterns:
+        found.update(pattern.findall(text))
+
+def walk(node):  # newman's report: form fields as {"key", "value"}, bodies as strings or byte buffers
+    if isinstance(node, dict):
+        if node.get("type") == "Buffer" and isinstance(node.get("data"), list):
+            scan(bytes(b for b in node["data"] if isinstance(b, int) and 0 <= b < 256).decode(errors="replace"))
+        elif isinstance(node.get("key"), str) and isinstance(node.get("value"), str) \
+                and re.fullmatch(names, node["key"]):
+            found.add(node["value"])
+        for value in node.values():
+            walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            walk(value)
+    elif isinstance(node, str):
+        scan(node)
+
+for path in sys.argv[1:]:
+    text = open(path, errors="replace").read()
+    try:
+        walk(json.loads(text)) if path.endswith(".json") else scan(text)
+    except ValueError:
+        scan(text)
+print("\n".join(sorted(s for s in found if len(s) >= 8 and "{{" not in s)))
+PY
+}
+
+# audit_trail LOG: the auth server's log holds parseable audit lines (one JSON object per line, target
+# `audit`) for a successful login, a failed login and a token issued.
+audit_trail() {
+    "$py" - "$1" <<'PY'
+import collections, json, sys
+events = collections.Counter()
+for line in open(sys.argv[1], errors="replace"):
+    try:
+        record = json.loads(line)
+    except ValueError:
+        continue  # an ordinary log line
+    if isinstance(record, dict) and isinstance(record.get("event"), str):
+        events[record["event"]] += 1
+print("audit events seen:", dict(sorted(events.items())) or "none")
+missing = [e for e in ("login_succeeded", "login_failed", "token_issued") if not events[e]]
+if missing:
+    sys.exit(f"no parseable audit line (a bare JSON object with \"event\") for {', '.join(missing)}")
+PY
+}
+
+# no_secrets_in_logs SECRETS LOG...: no line of any LOG (audit lines included) contains a line of SECRETS.
+no_secrets_in_logs() {
+    "$py" - "$@" <<'PY'
+import sys
+secrets = {s.strip() for s in open(sys.argv[1]) if s.strip()}
+leaks = 0
+for path in sys.argv[2:]:
+    for number, line in enumerate(open(path, errors="replace"), 1):
+        for secret in secrets:
+            if secret in line:
+                leaks += 1
+                name = path.rsplit("/", 1)[-1]
+                print(f"{name}:{number} contains a password or token ({secret[:4]}...): {line[:200].rstrip()}")
+print(f"{len(secrets)} passwords and tokens looked for in {len(sys.argv) - 2} logs: {leaks} found")
+sys.exit(1 if leaks else 0)
+PY
+}
 
 # newman_run LABEL AUTH_URL RS_URL: runs the collection; each assertion counts as a check.
 newman_run() {
@@ -186,6 +302,10 @@ phase() {
     echo "== ($label) auth-server :$auth_port, resource-server :$rs_port on $backend"
     compose env auth-server "${args[@]}" >"$work/$label-auth.env"
     compose env resource-server "${args[@]}" >"$work/$label-rs.env"
+    # Every request here comes from 127.0.0.1: the per-IP rate limits compose keeps on would throttle the
+    # walkthroughs (per-account lockout stays on).
+    echo AUTH_SERVER__RATE_LIMIT__ENABLED=false >>"$work/$label-auth.env"
+    echo RESOURCE_SERVER__RATE_LIMIT__ENABLED=false >>"$work/$label-rs.env"
     grep DATABASE__URL "$work/$label-auth.env" "$work/$label-rs.env" | sed "s|^$work/|    |"
 
     local auth="http://127.0.0.1:$auth_port" rs="http://127.0.0.1:$rs_port"
@@ -215,12 +335,28 @@ phase() {
     check "[$label] auth-server GET /health/live answers 200" http_200 "$auth/health/live"
     check "[$label] resource-server GET /health/live answers 200" http_200 "$rs/health/live"
 
+    # Their output (what they sent and received) is kept for the search for secrets in the logs below.
     check "[$label] scripts/demo.sh runs the whole tutorial" \
         env AUTH_URL="$auth" RS_URL="$rs" timeout 180 scripts/demo.sh
+    cp "$work/check.log" "$work/$label-demo.out"
     check "[$label] the README's curl walkthrough runs as written (scripts/readme_walkthrough.sh)" \
         env AUTH_URL="$auth" RS_URL="$rs" timeout 120 scripts/readme_walkthrough.sh
+    cp "$work/check.log" "$work/$label-walkthrough.out"
+    scripts/readme_walkthrough.sh --print >>"$work/$label-walkthrough.out"
     newman_run "$label" "$auth" "$rs"
+    local secrets="$work/$label-secrets"
+    : >"$secrets"
+    check "[$label] the audit probe: signup, login, a wrong password, refresh, password change, revocation" \
+        audit_probe "$auth" "$rs" "$secrets"
     stop_servers
+
+    check "[$label] the auth server's audit trail has JSON lines for login_succeeded, login_failed, token_issued" \
+        audit_trail "$work/$label-auth.log"
+    local sources=("$work/$label-demo.out" "$work/$label-walkthrough.out")
+    if [[ -s $work/newman-$label.json ]]; then sources+=("$work/newman-$label.json"); fi
+    secrets_in "${sources[@]}" >>"$secrets"
+    check "[$label] no password or token the phase used appears in either server's log (audit lines included)" \
+        no_secrets_in_logs "$secrets" "$work/$label-auth.log" "$work/$label-rs.log"
 }
 
 phase postgres postgres

@@ -6,12 +6,14 @@
   e2e_compose.py CONFIG databases
       The PostgreSQL databases the services' DATABASE__URL values name, one a line.
   e2e_compose.py CONFIG env SERVICE --port SERVICE=PORT... [--rename DB=NEW...] [--sqlite DIR]
-      SERVICE's environment, rewritten to run the binary on this machine: compose hosts become 127.0.0.1, the
-      services' ports become the given ones, databases are renamed (or become SQLite files in DIR).
+      SERVICE's environment, rewritten to run the binary on this machine: compose hosts (and the services'
+      fixed addresses among the trusted proxies) become 127.0.0.1, the services' ports become the given ones,
+      databases are renamed (or become SQLite files in DIR).
   e2e_compose.py CONFIG health SERVICE
       The path of the URL SERVICE's healthcheck probes.
 """
 import argparse
+import ipaddress
 import re
 import sys
 import tomllib
@@ -22,6 +24,9 @@ import yaml
 
 APP_SERVICES = ("auth-server", "resource-server")
 PG_PORT = "5432"
+# What sits between the users and the auth servers (scale-out profile included): the auth servers trust
+# exactly these services' X-Forwarded-For, by their fixed addresses on the compose network.
+PROXY_SERVICES = ("resource-server", "resource-server-2", "auth-lb")
 
 
 def load(path):
@@ -51,6 +56,17 @@ def health_url(service):
     text = " ".join(test) if isinstance(test, list) else test
     match = re.search(r"https?://[^\s\"']+", text)
     return match.group(0) if match else None
+
+
+def fixed_address(service):
+    """The service's ipv4_address on the default network, or None."""
+    networks = service.get("networks") or {}
+    return ((networks.get("default") or {}) if isinstance(networks, dict) else {}).get("ipv4_address")
+
+
+def split_list(value):
+    """A comma-separated setting as a list (how the servers read HTTP__TRUSTED_PROXIES)."""
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def postgres_databases(compose):
@@ -141,6 +157,25 @@ def static(compose, dockerfile_path):
     base = urlsplit(rs.get("RESOURCE_SERVER__AUTH__BASE_URL", ""))
     check("resource-server reaches auth-server by service name and container port",
           base.hostname == "auth-server" and str(base.port) == container_port(services["auth-server"]), base.geturl())
+    check("resource-server sets its client id and secret itself (it has no built-in default)",
+          bool(rs.get("RESOURCE_SERVER__AUTH__CLIENT_ID")) and bool(rs.get("RESOURCE_SERVER__AUTH__CLIENT_SECRET")))
+
+    # The auth servers trust exactly the proxies in front of them, each at a fixed address inside the
+    # network's subnet and outside its ip_range (where the other containers get theirs).
+    proxies = {name: fixed_address(services[name]) for name in PROXY_SERVICES if name in services}
+    for name in [n for n in services if n.startswith("auth-server")]:
+        trusted = split_list(environment(services[name]).get("AUTH_SERVER__HTTP__TRUSTED_PROXIES", ""))
+        check(f"{name}: HTTP__TRUSTED_PROXIES is exactly the fixed addresses of {', '.join(proxies)}",
+              all(proxies.values()) and sorted(trusted) == sorted(proxies.values()),
+              f"trusted {trusted}, fixed {proxies}")
+    pools = ((compose.get("networks") or {}).get("default") or {}).get("ipam", {}).get("config", [])
+    subnet = [ipaddress.ip_network(c["subnet"]) for c in pools if c.get("subnet")]
+    ranges = [ipaddress.ip_network(c["ip_range"]) for c in pools if c.get("ip_range")]
+    addresses = [ipaddress.ip_address(a) for a in proxies.values() if a]
+    check("the default network has a fixed subnet holding those addresses, outside its ip_range",
+          len(subnet) == 1 and len(ranges) == 1 and all(a in subnet[0] and a not in ranges[0] for a in addresses),
+          f"ipam {pools}, addresses {proxies}")
+
     clients = {}
     for key, value in auth.items():
         match = re.fullmatch(r"AUTH_SERVER__CLIENTS__([^_]+(?:_[^_]+)*)__(\w+)", key)
@@ -169,6 +204,8 @@ def local_env(compose, name, ports, renames, sqlite_dir):
         hosts[("localhost", published_port(services[service]))] = ("127.0.0.1", port)
     own_port = ports[name]
     prefix = name.upper().replace("-", "_") + "__"
+    # The services' fixed compose addresses are 127.0.0.1 here, like their host names.
+    fixed = {fixed_address(s) for s in services.values()} - {None}
 
     out = {}
     for key, value in environment(services[name]).items():
@@ -176,6 +213,8 @@ def local_env(compose, name, ports, renames, sqlite_dir):
             value = "127.0.0.1"  # loopback only on a CI machine
         elif key == prefix + "HTTP__PORT":
             value = own_port
+        elif key == prefix + "HTTP__TRUSTED_PROXIES":
+            value = ",".join(dict.fromkeys("127.0.0.1" if p in fixed else p for p in split_list(value)))
         elif "://" in value:
             url = urlsplit(value)
             target = hosts.get((url.hostname, str(url.port)))

@@ -136,6 +136,7 @@ pg_url() { echo "postgres://postgres@127.0.0.1:$pg_port/$1?sslmode=disable"; }
 q() { printf '%q ' "$@"; }
 
 # --- servers -----------------------------------------------------------------------------------------------------
+# All the load comes from 127.0.0.1: both servers run without their per-IP rate limits.
 # start_auth SCENARIO [VAR=VALUE...]: the auth server on $auth_port with the scenario's database.
 start_auth() {
     local n=$1
@@ -143,6 +144,7 @@ start_auth() {
     env -i PATH="$PATH" HOME="$HOME" RUST_LOG=info \
         AUTH_SERVER__HTTP__PORT="$auth_port" AUTH_SERVER__DATABASE__URL="$(pg_url "auth_$n")" \
         AUTH_SERVER__SECURITY__BCRYPT_COST=4 AUTH_SERVER__JANITOR__INTERVAL_SECS=0 \
+        AUTH_SERVER__RATE_LIMIT__ENABLED=false \
         AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_ID=rs-id AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET=rs-secret \
         AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES=password,refresh_token,client_credentials \
         AUTH_SERVER__CLIENTS__TUTORIAL__SCOPES=read,write,introspection \
@@ -157,6 +159,7 @@ start_rs() {
         RESOURCE_SERVER__HTTP__PORT="$rs_port" RESOURCE_SERVER__DATABASE__URL="$(pg_url "rs_$n")" \
         RESOURCE_SERVER__AUTH__BASE_URL="$AUTH" \
         RESOURCE_SERVER__AUTH__CLIENT_ID=rs-id RESOURCE_SERVER__AUTH__CLIENT_SECRET=rs-secret \
+        RESOURCE_SERVER__RATE_LIMIT__ENABLED=false \
         "$@" "$work/bin/resource-server" >>"$work/$n-rs.log" 2>&1 &
     rs_pid=$!
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command local run: builds both servers, starts the auth server on $AUTH_PORT (8000) and the resource
 # server on $RS_PORT (8001) with SQLite files under data/, bootstraps the tutorial client (rs-id /
-# rs-secret), waits until both are ready and stops both on Ctrl-C or SIGTERM.
+# rs-secret), waits until both are ready and stops both on Ctrl-C or SIGTERM. The per-IP rate limits keep
+# their defaults (on); the auth server trusts the resource server's X-Forwarded-For (both on this host).
 # Needs Rust 1.95+, a C compiler, libpq's development files and curl; it says which one is missing.
 # Any AUTH_SERVER__* / RESOURCE_SERVER__* variable already set wins over the defaults below.
 set -euo pipefail
@@ -47,14 +48,18 @@ export AUTH_SERVER__CLIENTS__DEMO__SCOPES=${AUTH_SERVER__CLIENTS__DEMO__SCOPES:-
 export AUTH_SERVER__CLIENTS__DEMO__REDIRECT_URIS=${AUTH_SERVER__CLIENTS__DEMO__REDIRECT_URIS:-http://127.0.0.1:8080/callback,https://oauth.pstmn.io/v1/callback}
 export AUTH_SERVER__CLIENTS__DEMO__POST_LOGOUT_REDIRECT_URIS=${AUTH_SERVER__CLIENTS__DEMO__POST_LOGOUT_REDIRECT_URIS:-http://127.0.0.1:8080/}
 export AUTH_SERVER__CLIENTS__DEMO__ALLOWED_ORIGINS=${AUTH_SERVER__CLIENTS__DEMO__ALLOWED_ORIGINS:-http://127.0.0.1:8080}
+# The resource server below runs on this host and forwards each end user's address (X-Forwarded-For) on the
+# account calls it proxies: trusted, so that the per-IP rate limit (on by default) counts each user apart.
+export AUTH_SERVER__HTTP__TRUSTED_PROXIES=${AUTH_SERVER__HTTP__TRUSTED_PROXIES:-127.0.0.1,::1}
 
-# The resource server introspects tokens at the auth server above, as that same client.
+# The resource server introspects tokens at the auth server above, as that same client. It has no built-in
+# client secret: both halves of the pair are always given here.
 export RESOURCE_SERVER__HTTP__HOST=${RESOURCE_SERVER__HTTP__HOST:-127.0.0.1}
 export RESOURCE_SERVER__HTTP__PORT=$RS_PORT
 export RESOURCE_SERVER__DATABASE__URL=${RESOURCE_SERVER__DATABASE__URL:-sqlite://data/resource-server.sqlite3}
 export RESOURCE_SERVER__AUTH__BASE_URL=${RESOURCE_SERVER__AUTH__BASE_URL:-http://127.0.0.1:$AUTH_PORT}
-export RESOURCE_SERVER__AUTH__CLIENT_ID=$AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_ID
-export RESOURCE_SERVER__AUTH__CLIENT_SECRET=$AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET
+export RESOURCE_SERVER__AUTH__CLIENT_ID=${RESOURCE_SERVER__AUTH__CLIENT_ID:-$AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_ID}
+export RESOURCE_SERVER__AUTH__CLIENT_SECRET=${RESOURCE_SERVER__AUTH__CLIENT_SECRET:-$AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET}
 export RUST_LOG=${RUST_LOG:-info}
 
 pids=()

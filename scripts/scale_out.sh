@@ -116,12 +116,15 @@ pg_url() { echo "postgres://postgres@$PGHOST:$PGPORT/$1"; }
 
 # --- servers -----------------------------------------------------------------------------------------------------
 # start_auth N PORT: one instance of the logical auth server (shared database, the load balancer's issuer).
-# bcrypt cost 4 keeps the 20 logins of check c fast; it changes nothing this script checks.
+# bcrypt cost 4 keeps the 20 logins of check c fast; it changes nothing this script checks. Every request comes
+# from 127.0.0.1, so the per-IP rate limits are off on all four servers; the proxies in front (nginx and the
+# resource servers, all on loopback) are trusted as in docker-compose.yml.
 start_auth() {
     (cd "$work" && exec env -i PATH="$PATH" HOME="$HOME" RUST_LOG=info \
         AUTH_SERVER__DATABASE__URL="$(pg_url "$auth_db")" \
         AUTH_SERVER__HTTP__HOST=127.0.0.1 AUTH_SERVER__HTTP__PORT="$2" AUTH_SERVER__ISSUER="$LB" \
         AUTH_SERVER__REVOCATION__HEARTBEAT_SECS=1 AUTH_SERVER__SECURITY__BCRYPT_COST=4 \
+        AUTH_SERVER__RATE_LIMIT__ENABLED=false AUTH_SERVER__HTTP__TRUSTED_PROXIES=127.0.0.1 \
         AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_ID=rs-id AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET=rs-secret \
         AUTH_SERVER__CLIENTS__TUTORIAL__NAME=resource-server \
         AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES=password,refresh_token,client_credentials \
@@ -140,6 +143,7 @@ start_rs() {
         RESOURCE_SERVER__AUTH__BASE_URL="$3" \
         RESOURCE_SERVER__AUTH__CLIENT_ID=rs-id RESOURCE_SERVER__AUTH__CLIENT_SECRET=rs-secret \
         RESOURCE_SERVER__AUTH__REVOCATION_STREAM_IDLE_SECS=3 RESOURCE_SERVER__CACHE__TTL_SECS=60 \
+        RESOURCE_SERVER__RATE_LIMIT__ENABLED=false \
         "$rs_bin") >"$work/rs$1.log" 2>&1 &
     last_pid=$!
     rs_pids+=("$last_pid")

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use shared_core::config_loader::split_list;
 
+use crate::audit::{self, Event};
 use crate::service::admin::{self, ClientChanges, ClientSpec};
 use crate::service::keys::{self, KeyState};
 use crate::service::registration::{AccessTokenFormat, ClientProfile};
@@ -162,6 +163,8 @@ pub enum UserCommand {
         #[arg(long)]
         password: Option<String>,
     },
+    /// Lift an account's lock (after repeated wrong passwords) and forget its failures.
+    Unlock { email: String },
 }
 
 /// Runs an admin command (anything but `serve`) against the configured database, through the same pool
@@ -194,6 +197,7 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
             let spec =
                 ClientSpec { client_id: args.client_id, secret: args.client_secret, public: args.public, profile };
             let created = admin::create_client(&pool, spec, catalogue, cost).await?;
+            audit_admin("client create", &created.client_id);
             println!("client_id: {}", created.client_id);
             match created.secret {
                 Some(secret) => println!("client_secret: {secret}\n(store it now: it is kept only as a hash)"),
@@ -215,6 +219,7 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
                 audiences: list(args.audiences),
             };
             admin::update_client(&pool, &args.client_id, changes, catalogue).await?;
+            audit_admin("client update", &args.client_id);
             println!("updated client {}", args.client_id);
         }
         Command::Client(ClientCommand::List) => {
@@ -245,10 +250,12 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
         }
         Command::Client(ClientCommand::Delete { client_id }) => {
             admin::delete_client(&pool, &client_id).await?;
+            audit_admin("client delete", &client_id);
             println!("deleted client {client_id} and its tokens");
         }
         Command::Client(ClientCommand::RotateSecret { client_id }) => {
             let secret = admin::rotate_secret(&pool, &client_id, cost).await?;
+            audit_admin("client rotate-secret", &client_id);
             println!("client_secret: {secret}\n(the old secret no longer works)");
         }
         Command::Keys(command) => keys_command(&pool, command, settings).await?,
@@ -267,9 +274,22 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
             };
             let email = admin::create_user(&pool, &email, &password, cost).await?;
             println!("created user {email}");
+            audit_admin("user create", &email);
+        }
+        Command::User(UserCommand::Unlock { email }) => {
+            let (subject, was_locked) = admin::unlock_user(&pool, &email).await?;
+            println!("{}", if was_locked { "unlocked" } else { "not locked: nothing to do" });
+            if was_locked {
+                audit::emit(Event::AccountUnlocked { user: &subject, email: &email, by: "admin_cli" });
+            }
         }
     }
     Ok(())
+}
+
+/// The audit line of an admin command that changed something.
+fn audit_admin(command: &str, target: &str) {
+    audit::emit(Event::AdminAction { command, target });
 }
 
 async fn resource_command(
@@ -280,6 +300,7 @@ async fn resource_command(
     match command {
         ResourceCommand::Create { identifier, scopes, name } => {
             admin::create_resource(pool, &identifier, &name, &split_list(&scopes), catalogue).await?;
+            audit_admin("resource create", &identifier);
             println!("resource {identifier} created");
         }
         ResourceCommand::List => {
@@ -290,6 +311,7 @@ async fn resource_command(
         }
         ResourceCommand::Delete { identifier } => {
             admin::delete_resource(pool, &identifier).await?;
+            audit_admin("resource delete", &identifier);
             println!("deleted resource {identifier}");
         }
     }
@@ -305,6 +327,7 @@ async fn keys_command(
     let published_for = settings.tokens.longest_signed_lifetime();
     if matches!(command, KeysCommand::Rotate) {
         let kid = keys::rotate(pool, now).await?;
+        audit_admin("keys rotate", &kid);
         println!("new signing key {kid}; the previous one stays published for {published_for} s");
     }
     // The first key is made by the server's first start; `keys list` before that shows none.

@@ -57,6 +57,10 @@ pub enum Error {
     /// The body did not arrive within `http.body_timeout_ms` (408; the connection is closed).
     #[error("the request body was not received in time")]
     RequestTimeout,
+    /// Too many credential checks from the client's address, or a locked account where saying so leaks
+    /// nothing (429 with `Retry-After`, `slow_down`).
+    #[error("too many attempts; retry in {retry_after} s")]
+    TooManyAttempts { retry_after: u64 },
     /// The password hasher's queue is full: 503.
     #[error("the password hashing queue is full")]
     HasherBusy,
@@ -126,6 +130,7 @@ impl ResponseError for Error {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::HasherBusy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Query(error) if shared_core::db::is_unavailable_error(error) => StatusCode::SERVICE_UNAVAILABLE,
@@ -188,6 +193,10 @@ impl ResponseError for Error {
                 response.force_close();
                 ErrorBody::new(ErrorCode::InvalidRequest, "the request body was not received in time")
             }
+            Self::TooManyAttempts { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+                ErrorBody::new(ErrorCode::SlowDown, format!("too many attempts; retry in {retry_after} s"))
+            }
             Self::HasherBusy
             | Self::HasherStopped
             | Self::Bcrypt(_)
@@ -224,6 +233,10 @@ impl ResponseError for PageError {
             ),
             Error::OAuth { description, .. } => ("This request cannot be completed", description.clone()),
             Error::PayloadTooLarge => ("This request is too large", Cow::Borrowed("The form sent is too large.")),
+            Error::TooManyAttempts { retry_after } => (
+                "Too many attempts",
+                Cow::Owned(format!("Too many attempts from your address. Try again in {retry_after} seconds.")),
+            ),
             Error::MethodNotAllowed(_) | Error::NotFound | Error::RequestTimeout | Error::UnsupportedMediaType(_) => {
                 ("This request cannot be completed", Cow::Owned(self.0.to_string()))
             }
@@ -243,6 +256,9 @@ impl ResponseError for PageError {
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Error::TooManyAttempts { retry_after } = &self.0 {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         response
     }

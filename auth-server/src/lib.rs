@@ -1,6 +1,7 @@
 //! OAuth 2.0 authorization server: users, clients, the token endpoint (password, refresh_token,
 //! client_credentials), RFC 7662 introspection, RFC 7009 revocation and RFC 8414 metadata.
 
+pub mod audit;
 pub mod cli;
 pub mod db;
 pub mod error;

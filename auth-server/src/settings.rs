@@ -18,6 +18,7 @@ host = "127.0.0.1"
 port = 8000
 workers = 0
 body_timeout_ms = 5000
+trusted_proxies = []
 
 [database]
 url = "sqlite://data/auth-server.sqlite3"
@@ -36,6 +37,17 @@ bcrypt_cost = 12
 hasher_threads = 0
 hasher_queue = 64
 client_cache_size = 10000
+
+[rate_limit]
+enabled = true
+per_minute = 30
+burst = 10
+
+[lockout]
+max_failures = 5
+window_secs = 900
+first_lock_secs = 60
+max_lock_secs = 900
 
 [scopes]
 available = ["read", "write", "introspection", "openid", "email", "profile"]
@@ -79,6 +91,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub tokens: TokenSettings,
     pub security: SecuritySettings,
+    /// Per client IP: how many credential checks (password or client secret, each a bcrypt) it may cause.
+    pub rate_limit: shared_core::rate_limit::RateLimitSettings,
+    pub lockout: LockoutSettings,
     pub scopes: ScopeSettings,
     pub janitor: JanitorSettings,
     pub revocation: RevocationSettings,
@@ -122,6 +137,26 @@ pub struct SecuritySettings {
     pub hasher_queue: usize,
     /// Clients whose verified secret is remembered (keyed digest) so that they skip bcrypt.
     pub client_cache_size: u64,
+}
+
+/// Per account, in the database: how wrong passwords lock an account for a while.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LockoutSettings {
+    /// Wrong passwords within `window_secs` that lock the account; 0: never lock.
+    pub max_failures: i64,
+    pub window_secs: i64,
+    /// The first lock lasts this long; each further one twice as long as the one before, up to
+    /// `max_lock_secs`. A successful sign-in starts over.
+    pub first_lock_secs: i64,
+    pub max_lock_secs: i64,
+}
+
+impl LockoutSettings {
+    /// How long the account is locked for its `previous`+1-th lock in a row.
+    pub fn lock_secs(&self, previous: i64) -> i64 {
+        let doubled = self.first_lock_secs.saturating_mul(1_i64 << previous.clamp(0, 32));
+        doubled.min(self.max_lock_secs).max(1)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -293,6 +328,17 @@ impl Settings {
         {
             return Err("token lifetimes must be positive".into());
         }
+        let lockout = &self.lockout;
+        if lockout.max_failures < 0
+            || lockout.window_secs <= 0
+            || lockout.first_lock_secs <= 0
+            || lockout.max_lock_secs < lockout.first_lock_secs
+        {
+            return Err("lockout: max_failures >= 0, window_secs and first_lock_secs > 0, \
+                        max_lock_secs >= first_lock_secs"
+                .into());
+        }
+        shared_core::client_ip::TrustedProxies::parse(&self.http.trusted_proxies)?;
         if self.sessions.lifetime_secs <= 0 || self.authorization.code_lifetime_secs <= 0 {
             return Err("sessions.lifetime_secs and authorization.code_lifetime_secs must be positive".into());
         }
@@ -319,6 +365,14 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+
+    #[test]
+    fn each_lock_lasts_twice_the_one_before_up_to_the_cap() {
+        let lockout = LockoutSettings { max_failures: 5, window_secs: 900, first_lock_secs: 60, max_lock_secs: 900 };
+        let locks: Vec<i64> = (0..7).map(|previous| lockout.lock_secs(previous)).collect();
+        assert_eq!(locks, [60, 120, 240, 480, 900, 900, 900]);
+        assert_eq!(lockout.lock_secs(1000), 900);
+    }
 
     #[test]
     fn the_example_file_loads_and_names_every_setting() {

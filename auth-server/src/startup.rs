@@ -6,10 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use shared_core::api_doc::OpenApiDocument;
 use shared_core::body::BodyTimeout;
+use shared_core::client_ip::TrustedProxies;
 use shared_core::db::{build_pool, DbPool};
+use shared_core::request_context;
 
 use crate::db;
 use crate::routes;
@@ -74,14 +77,19 @@ impl Application {
         state.origins.reload(&pool).await?;
         let (origins, reloaded_origins) = (state.origins.clone(), state.origins.clone());
 
+        // Validated with the settings: this cannot fail here.
+        let proxies = web::Data::new(TrustedProxies::parse(&settings.http.trusted_proxies).unwrap_or_default());
         let document = web::Data::new(OpenApiDocument::render::<ApiDoc>()?);
         let body_timeout = BodyTimeout(Duration::from_millis(settings.http.body_timeout_ms));
+        let limiter_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(document.clone())
+                .app_data(proxies.clone())
                 .app_data(body_timeout)
                 .wrap(routes::pages::security_headers())
+                .wrap(from_fn(request_context::middleware))
                 .wrap(shared_core::access_log::access_log())
                 .configure(|cfg| routes::configure(cfg, &origins))
         })
@@ -92,7 +100,10 @@ impl Application {
         if settings.http.workers > 0 {
             server = server.workers(settings.http.workers);
         }
-        let mut background = vec![tokio::spawn(reload_registrations(keys.clone(), reloaded_origins, pool.clone()))];
+        let mut background = vec![
+            tokio::spawn(reload_registrations(keys.clone(), reloaded_origins, pool.clone())),
+            tokio::spawn(forget_idle_addresses(limiter_state)),
+        ];
         if settings.janitor.interval_secs > 0 {
             background.push(tokio::spawn(janitor::run(
                 pool.clone(),
@@ -166,6 +177,15 @@ pub async fn start_signing_keys(settings: &Settings, pool: &DbPool) -> Result<Ar
 }
 
 /// Picks up key rotations and clients' CORS origins changed by the CLI or another instance.
+/// The rate limiter's table keeps only recent client addresses.
+async fn forget_idle_addresses(state: web::Data<AppState>) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        state.hasher.forget_idle_addresses();
+    }
+}
+
 async fn reload_registrations(keys: Arc<SigningKeys>, origins: Arc<AllowedOrigins>, pool: DbPool) {
     let mut ticker = tokio::time::interval(keys::RELOAD);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

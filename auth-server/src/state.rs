@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use shared_core::db::DbPool;
 use shared_core::oauth::Scopes;
+use shared_core::rate_limit::IpRateLimiter;
 
 use crate::password::PasswordHasher;
 use crate::service::access_jwt::AccessTokenSigner;
@@ -31,6 +32,7 @@ pub struct AppState {
     /// Browser origins the CORS endpoints answer.
     pub origins: Arc<AllowedOrigins>,
     pub browser: BrowserPolicy,
+    pub lockout: crate::settings::LockoutSettings,
     /// Wakes the revocation event streams of this instance.
     pub revocations: Arc<RevocationFeed>,
 }
@@ -55,8 +57,9 @@ impl AppState {
         keys: Arc<SigningKeys>,
     ) -> Result<Self, StartupError> {
         let security = settings.security.clone();
+        let per_ip = IpRateLimiter::new(&settings.rate_limit);
         let hasher = tokio::task::spawn_blocking(move || {
-            PasswordHasher::start(security.hasher_threads, security.hasher_queue, security.bcrypt_cost)
+            PasswordHasher::start(security.hasher_threads, security.hasher_queue, security.bcrypt_cost, per_ip)
         })
         .await??;
         Ok(Self {
@@ -88,6 +91,7 @@ impl AppState {
                 secure_cookies: issuer.starts_with("https://"),
                 scope_descriptions: settings.scopes.descriptions.clone(),
             },
+            lockout: settings.lockout.clone(),
             issuer,
             revocations: RevocationFeed::new(settings.revocation.clone()),
         })

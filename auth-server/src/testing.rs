@@ -26,7 +26,7 @@ impl Settings {
     /// The built-in defaults (no file, no environment: a developer's exported `AUTH_SERVER__*` cannot change
     /// a test's outcome), on `database_url`, adjusted for tests: 127.0.0.1 port 0, one worker (so that
     /// [`TestAuthServer::stop`] can tell when every connection is closed), bcrypt cost 4, no janitor, and
-    /// the tutorial client.
+    /// the tutorial client, no per-IP rate limit.
     pub fn for_tests(database_url: &str) -> Self {
         let mut settings = Settings::load_without_environment(None).expect("the built-in defaults are valid");
         settings.http.host = "127.0.0.1".into();
@@ -37,6 +37,8 @@ impl Settings {
         settings.security.bcrypt_cost = 4;
         settings.security.hasher_threads = 2;
         settings.janitor.interval_secs = 0;
+        // Every test request comes from 127.0.0.1: the per-IP limit is off unless a test is about it.
+        settings.rate_limit.enabled = false;
         settings.clients.insert("tutorial".into(), tutorial_client(RS_SECRET));
         settings
     }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use shared_core::oauth::{IntrospectionResponse, TokenParameters, TokenRequest};
+use shared_core::request_context;
 
 use crate::discovery::{self, DiscoveryError, Endpoints};
 use crate::error::{Error, UpstreamError};
@@ -36,6 +37,8 @@ pub struct AuthClient {
 pub struct Upstream {
     pub status: StatusCode,
     pub content_type: Option<String>,
+    /// A 429's (or 503's) `Retry-After`.
+    pub retry_after: Option<String>,
     pub body: Bytes,
 }
 
@@ -128,15 +131,26 @@ impl AuthClient {
         self.send(path, request).await
     }
 
-    async fn send(&self, path: &'static str, request: reqwest::RequestBuilder) -> Result<Upstream, Error> {
+    /// Sends a proxied call on behalf of the request being answered: its client's address goes along in
+    /// `X-Forwarded-For` (the auth server believes it if it lists this server in `http.trusted_proxies`, and
+    /// then rate-limits and audits the real client), and so does its request id.
+    async fn send(&self, path: &'static str, mut request: reqwest::RequestBuilder) -> Result<Upstream, Error> {
+        let context = request_context::current();
+        if let Some(ip) = context.client_ip {
+            request = request.header("x-forwarded-for", ip.to_string());
+        }
+        if let Some(id) = context.request_id {
+            request = request.header(request_context::REQUEST_ID_HEADER, id);
+        }
         let response = request.timeout(self.proxy_timeout).send().await.map_err(transport(path))?;
         if response.status().is_server_error() {
             return Err(UpstreamError::Status { path, status: response.status() }.into());
         }
         let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (content_type, retry_after) = (header(CONTENT_TYPE), header(RETRY_AFTER));
         let body = response.bytes().await.map_err(transport(path))?;
-        Ok(Upstream { status, content_type, body })
+        Ok(Upstream { status, content_type, retry_after, body })
     }
 
     /// Opens the revocation event stream at `url`, resuming after `last_event_id`, with the credentials

@@ -45,6 +45,9 @@ pub enum Error {
     PayloadTooLarge,
     #[error("unsupported content type")]
     UnsupportedMediaType(&'static str),
+    /// Too many account calls from the client's address (429 with `Retry-After`, `slow_down`).
+    #[error("too many attempts; retry in {retry_after} s")]
+    TooManyAttempts { retry_after: u64 },
     /// The auth server has no endpoint for this account call (it is not this project's auth server): 501.
     #[error("the auth server has no {0} endpoint")]
     NotImplemented(&'static str),
@@ -125,6 +128,7 @@ impl ResponseError for Error {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::AuthServer(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Introspection(error) => error.status_code(),
             Self::Database(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
@@ -168,6 +172,10 @@ impl ResponseError for Error {
                 ErrorBody::new(ErrorCode::InvalidRequest, "the request body was not received in time")
             }
             Self::PayloadTooLarge => ErrorBody::new(ErrorCode::InvalidRequest, "request body is too large"),
+            Self::TooManyAttempts { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+                ErrorBody::new(ErrorCode::SlowDown, format!("too many attempts; retry in {retry_after} s"))
+            }
             Self::NotImplemented(endpoint) => ErrorBody::new(
                 ErrorCode::NotImplemented,
                 format!("the authorization server this resource server uses has no {endpoint} endpoint"),

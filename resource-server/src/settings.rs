@@ -15,6 +15,7 @@ host = "127.0.0.1"
 port = 8001
 workers = 0
 body_timeout_ms = 5000
+trusted_proxies = []
 
 [database]
 url = "sqlite://data/resource-server.sqlite3"
@@ -34,8 +35,8 @@ audience = ""
 revocation_stream = true
 revocations_url = ""
 revocation_stream_idle_secs = 45
-client_id = "rs-id"
-client_secret = "rs-secret"
+client_id = ""
+client_secret = ""
 introspection_token = ""
 connect_timeout_ms = 1000
 timeout_ms = 3000
@@ -43,6 +44,11 @@ proxy_timeout_ms = 10000
 max_concurrent_introspections = 64
 breaker_failures = 5
 breaker_open_ms = 5000
+
+[rate_limit]
+enabled = true
+per_minute = 30
+burst = 10
 
 [cache]
 ttl_secs = 60
@@ -59,6 +65,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub cache: CacheSettings,
+    /// Per client IP: the account calls it may proxy (signup, login, password change).
+    pub rate_limit: shared_core::rate_limit::RateLimitSettings,
 }
 
 /// How to reach and authenticate to the authorization server.
@@ -91,6 +99,8 @@ pub struct AuthSettings {
     pub revocations_url: String,
     /// A stream silent for this long (the auth server sends a comment every 15 s) is taken for lost.
     pub revocation_stream_idle_secs: u64,
+    /// This server's client at the auth server; required, no default (the tutorial's pair is `rs-id` /
+    /// `rs-secret`, which every reader of the tutorial knows).
     pub client_id: String,
     pub client_secret: String,
     /// A static bearer token holding the `introspection` scope (Django OAuth Toolkit's
@@ -165,6 +175,12 @@ impl Settings {
         Self::from_sources(file, None)
     }
 
+    /// The built-in defaults as they are, without the checks (which they fail: there is no default client
+    /// secret). For tests, which fill in what is missing.
+    pub(crate) fn unchecked_defaults() -> Result<Self, config::ConfigError> {
+        config_loader::load(DEFAULTS, None, None)
+    }
+
     fn from_sources(file: Option<&Path>, env_prefix: Option<&str>) -> Result<Self, config::ConfigError> {
         let settings: Settings = config_loader::load(DEFAULTS, file, env_prefix)?;
         let auth = &settings.auth;
@@ -176,6 +192,16 @@ impl Settings {
             ("jwks_url", &auth.jwks_url),
             ("revocations_url", &auth.revocations_url),
         ];
+        if auth.client_id.trim().is_empty() || auth.client_secret.is_empty() {
+            return Err(config::ConfigError::Message(
+                "auth.client_id and auth.client_secret are required: this server's client at the auth server \
+                 (RESOURCE_SERVER__AUTH__CLIENT_ID / RESOURCE_SERVER__AUTH__CLIENT_SECRET; the tutorial's pair is \
+                 rs-id / rs-secret)"
+                    .into(),
+            ));
+        }
+        shared_core::client_ip::TrustedProxies::parse(&settings.http.trusted_proxies)
+            .map_err(config::ConfigError::Message)?;
         for (name, value) in urls.into_iter().filter(|(name, value)| *name == "base_url" || !value.is_empty()) {
             url::Url::parse(value).map_err(|e| config::ConfigError::Message(format!("auth.{name} {value:?}: {e}")))?;
         }
@@ -188,6 +214,12 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+
+    #[test]
+    fn there_is_no_default_client_secret() {
+        let error = Settings::load_without_environment(None).unwrap_err().to_string();
+        assert!(error.contains("auth.client_secret are required"), "{error}");
+    }
 
     #[test]
     fn the_example_file_loads_and_names_every_setting() {

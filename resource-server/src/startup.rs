@@ -9,7 +9,9 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use shared_core::api_doc::OpenApiDocument;
 use shared_core::body::BodyTimeout;
+use shared_core::client_ip::TrustedProxies;
 use shared_core::db::{build_pool, DbPool};
+use shared_core::rate_limit::IpRateLimiter;
 
 use crate::auth_client::AuthClient;
 use crate::db;
@@ -55,7 +57,16 @@ impl Application {
             let idle = Duration::from_secs(settings.auth.revocation_stream_idle_secs.max(1));
             tokio::spawn(Subscriber { auth: auth.clone(), tokens: tokens.clone(), trust, idle }.run(url))
         });
-        let state = web::Data::new(AppState { pool: pool.clone(), auth: auth.clone(), tokens });
+        let account_calls = IpRateLimiter::new(&settings.rate_limit);
+        let state = web::Data::new(AppState { pool: pool.clone(), auth: auth.clone(), tokens, account_calls });
+        if settings.auth.client_secret == "rs-secret" {
+            log::warn!(
+                "!!! auth.client_secret is the tutorial's well-known \"rs-secret\": anyone can authenticate as this \
+                 server's client. Fine for a walkthrough on your machine; set another secret anywhere else. !!!"
+            );
+        }
+        // Validated with the settings: this cannot fail here.
+        let proxies = web::Data::new(TrustedProxies::parse(&settings.http.trusted_proxies).unwrap_or_default());
 
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let address = listener.local_addr()?;
@@ -67,6 +78,7 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(document.clone())
+                .app_data(proxies.clone())
                 .app_data(body_timeout)
                 .app_data(
                     web::QueryConfig::default().error_handler(|e, _| Error::BadRequest(e.to_string().into()).into()),

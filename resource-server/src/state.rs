@@ -11,4 +11,6 @@ pub struct AppState {
     pub pool: DbPool,
     pub auth: Arc<AuthClient>,
     pub tokens: TokenValidator,
+    /// Per client IP: the account calls it may proxy.
+    pub account_calls: shared_core::rate_limit::IpRateLimiter,
 }

@@ -2,7 +2,8 @@
 -- prints one machine-readable line that scripts/bench.sh parses:
 --   BENCH requests=N duration_us=N p50_us=N p99_us=N non2xx=N socket_errors=N used=N
 -- `non2xx` is wrk's own "Non-2xx or 3xx responses" counter; `used` sums the threads' `used` globals
--- (distinct tokens sent, see token_pool.lua; 0 for other scripts).
+-- (what a script counts: distinct tokens sent in token_pool.lua, codes in code_mint.lua and code_pool.lua,
+-- 401 answers in unknown_client.lua; 0 for the others).
 local threads = {}
 
 function setup(thread)

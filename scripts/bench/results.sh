@@ -4,8 +4,8 @@
 
 TABLE_ORDER=(ceiling_rs ceiling_as rs_get_item rs_list_items revocation_latency revocation_latency_under_load
     rs_first_seen rs_first_seen_jwt as_introspect as_token_cc as_token_cc_jwt as_authorize_remembered as_code_exchange
-    as_token_password rs_create_item as_introspect_under_password_flood rs_rss_cached_tokens rs_get_item_big_db
-    as_introspect_big_db)
+    as_token_password rs_create_item as_introspect_under_password_flood as_password_login_solo
+    password_flood_unknown_client rs_rss_cached_tokens rs_get_item_big_db as_introspect_big_db)
 declare -A R_RPS R_P50 R_P99 R_NON2XX R_RATIO R_TARGET R_MET R_NOTE
 SCENARIOS_RUN=0
 
@@ -50,7 +50,7 @@ write_markdown() {
         echo "- machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
         echo "- database: $DB_LABEL"
         echo "- load: wrk, $THREADS threads, $CONNECTIONS connections, ${DURATION}s per scenario$( ((SMOKE)) && echo ', smoke mode (small seeds)')"
-        echo "- ratio: scenario 2xx req/s over the \`GET /health/live\` ceiling of the server it hits, measured in the same run"
+        echo "- ratio: scenario 2xx req/s over the \`GET /health/live\` ceiling of the server it hits, measured in the same run; password_flood_unknown_client's: its 2xx req/s over as_password_login_solo's"
         echo "- revocation_latency rows: no wrk run; p50 and p99 are the times from the answer of \`POST /o/revoke_token/\` to the resource server's first 401 for that token, cached there before"
         echo
         echo "| scenario | req/s | p50 ms | p99 ms | non-2xx | ratio | target | met | notes |"

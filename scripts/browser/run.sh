@@ -101,11 +101,13 @@ callback=http://127.0.0.1:$cb_port/callback
 
 # Exactly these variables (no AUTH_SERVER__* of the caller's leaks in); the browser client as scripts/run.sh
 # defines DEMO, its URIs on the callback port. Started in $tmp so it writes nothing into the repository.
+# No per-IP rate limit: every sign-in here comes from 127.0.0.1.
 (cd "$tmp" && exec env -i PATH="$PATH" HOME="$HOME" RUST_LOG="${RUST_LOG:-info}" \
     AUTH_SERVER__HTTP__HOST=127.0.0.1 \
     AUTH_SERVER__HTTP__PORT="$port" \
     AUTH_SERVER__DATABASE__URL="sqlite://$tmp/auth.sqlite3" \
     AUTH_SERVER__SECURITY__BCRYPT_COST=4 \
+    AUTH_SERVER__RATE_LIMIT__ENABLED=false \
     AUTH_SERVER__CLIENTS__DEMO__CLIENT_ID=demo-web \
     AUTH_SERVER__CLIENTS__DEMO__CLIENT_SECRET=demo-web-secret \
     AUTH_SERVER__CLIENTS__DEMO__NAME="Demo web app" \

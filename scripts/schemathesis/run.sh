@@ -113,7 +113,10 @@ if ! "$STH_VENV/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESI
 fi
 "$STH_VENV/bin/schemathesis" --version
 
-# 3. Both servers on SQLite, free ports, with only the variables given here (plus PATH and HOME).
+# 3. Both servers on SQLite, free ports, with only the variables given here (plus PATH and HOME). Every
+# request comes from 127.0.0.1: the per-IP rate limits are off, or schemathesis would mostly meet 429s; the
+# account lockout too (lockout.max_failures=0): generated wrong passwords would lock the hooks' real user, whose
+# valid requests would then be refused.
 read -r auth_port rs_port < <(python3 -c 'import socket
 socks = [socket.socket() for _ in range(2)]
 for s in socks: s.bind(("127.0.0.1", 0))
@@ -153,6 +156,8 @@ start auth-server \
     AUTH_SERVER__HTTP__PORT="$auth_port" \
     AUTH_SERVER__DATABASE__URL="sqlite://$work/auth.sqlite3" \
     AUTH_SERVER__SECURITY__BCRYPT_COST=4 \
+    AUTH_SERVER__RATE_LIMIT__ENABLED=false \
+    AUTH_SERVER__LOCKOUT__MAX_FAILURES=0 \
     AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_ID=rs-id \
     AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET=rs-secret \
     AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES=password,refresh_token,client_credentials \
@@ -175,7 +180,8 @@ start resource-server \
     RESOURCE_SERVER__DATABASE__URL="sqlite://$work/rs.sqlite3" \
     RESOURCE_SERVER__AUTH__BASE_URL="$auth_url" \
     RESOURCE_SERVER__AUTH__CLIENT_ID=rs-id \
-    RESOURCE_SERVER__AUTH__CLIENT_SECRET=rs-secret
+    RESOURCE_SERVER__AUTH__CLIENT_SECRET=rs-secret \
+    RESOURCE_SERVER__RATE_LIMIT__ENABLED=false
 ready "$rs_url/health/ready" "$work/resource-server.log"
 
 # 4. Schemathesis, one document at a time.

@@ -60,6 +60,11 @@ pub struct HttpSettings {
     /// How long a request body may take to arrive in full; slower senders get 408 and are cut off.
     #[serde(default = "default_body_timeout_ms")]
     pub body_timeout_ms: u64,
+    /// Proxies (addresses or CIDR blocks) whose `Forwarded` / `X-Forwarded-For` headers name the client
+    /// (rate limits, the audit trail) and whose forwarded host names may appear in links. Empty: the socket's
+    /// peer is the client, and forwarding headers are ignored.
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
 }
 
 fn default_body_timeout_ms() -> u64 {

@@ -6,8 +6,11 @@ pub mod access_log;
 pub mod account;
 #[cfg(all(feature = "actix", feature = "openapi"))]
 pub mod api_doc;
+pub mod audit;
 #[cfg(feature = "actix")]
 pub mod body;
+#[cfg(feature = "actix")]
+pub mod client_ip;
 pub mod clock;
 pub mod config_loader;
 pub mod db;
@@ -16,9 +19,13 @@ pub mod field_errors;
 pub mod items;
 pub mod oauth;
 pub mod price;
+#[cfg(feature = "actix")]
+pub mod rate_limit;
 pub mod report;
 #[cfg(feature = "actix")]
 pub mod request;
+#[cfg(feature = "actix")]
+pub mod request_context;
 pub mod revocation;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -167,3 +167,67 @@ mod tests {
         );
     }
 }
+
+/// Every log line this test process writes at `info` or above (but the HTTP stack's own), kept so that a
+/// test can assert what was logged: the audit trail, a warning, that no secret was written. One logger
+/// serves the whole process: tests find their own lines by what is unique to them.
+pub struct LogCapture {
+    lines: std::sync::Mutex<Vec<CapturedLine>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CapturedLine {
+    pub target: String,
+    pub level: log::Level,
+    pub message: String,
+}
+
+static CAPTURE: LogCapture = LogCapture { lines: std::sync::Mutex::new(Vec::new()) };
+
+impl log::Log for LogCapture {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        let target = metadata.target();
+        metadata.level() <= log::Level::Info
+            && !["actix", "hyper", "reqwest", "h2", "mio", "rustls"].iter().any(|noisy| target.starts_with(noisy))
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            let line = CapturedLine {
+                target: record.target().to_owned(),
+                level: record.level(),
+                message: record.args().to_string(),
+            };
+            self.lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(line);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+impl LogCapture {
+    /// The process's capture, installed on first use (before the server to be observed starts: the access
+    /// log decides at start-up whether to write).
+    pub fn install() -> &'static LogCapture {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            if log::set_logger(&CAPTURE).is_ok() {
+                log::set_max_level(log::LevelFilter::Info);
+            }
+        });
+        &CAPTURE
+    }
+
+    pub fn lines(&self) -> Vec<CapturedLine> {
+        self.lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The audit lines so far, parsed (a line that is not JSON fails the test).
+    pub fn audit_events(&self) -> Vec<serde_json::Value> {
+        self.lines()
+            .into_iter()
+            .filter(|line| line.target == crate::audit::TARGET)
+            .map(|line| serde_json::from_str(&line.message).expect("an audit line is one JSON object"))
+            .collect()
+    }
+}

@@ -9,6 +9,10 @@ diesel::table! {
         password_hash -> Text,
         created_at -> BigInt,
         password_changed_at -> BigInt,
+        failed_logins -> BigInt,
+        failures_since -> BigInt,
+        locked_until -> BigInt,
+        lockouts -> BigInt,
     }
 }
 

@@ -74,6 +74,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> Result<H
         (status = 302, description = "Back to the redirect URI with a code or an error"),
         (status = 400, description = "Unknown client, unregistered redirect URI, malformed form (HTML)", content_type = "text/html"),
         (status = 403, description = "CSRF token missing or incorrect (HTML)", content_type = "text/html"),
+        (status = 429, description = "Too many password checks from this address (HTML, Retry-After)", content_type = "text/html"),
         (status = 503, description = "The password hasher or the database is busy (HTML, Retry-After)", content_type = "text/html"),
     ))]
 pub async fn authorize_form(
@@ -157,7 +158,7 @@ fn respond(
 }
 
 /// OpenID Connect RP-Initiated Logout 1.0 §2: where to go after signing out.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 struct LogoutRequest {
     #[serde(default)]
     client_id: Option<String>,

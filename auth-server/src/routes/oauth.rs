@@ -36,6 +36,7 @@ async fn oauth_form<T: serde::de::DeserializeOwned>(req: &HttpRequest, payload: 
         (status = 401, description = "invalid_client (WWW-Authenticate: Basic)", body = shared_core::oauth::ErrorBody),
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 429, description = "slow_down: too many credential checks from this address (rate_limit), or, on a password change, the account is locked (Retry-After)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
@@ -77,6 +78,7 @@ fn introspection_caller(
         (status = 400, description = "invalid_request: a Last-Event-ID that is not a number", body = shared_core::oauth::ErrorBody),
         (status = 401, description = "No or wrong credentials", body = shared_core::oauth::ErrorBody),
         (status = 403, description = "The caller may not introspect", body = shared_core::oauth::ErrorBody),
+        (status = 429, description = "slow_down: too many credential checks from this address (rate_limit), or, on a password change, the account is locked (Retry-After)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn revocations(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
@@ -115,6 +117,7 @@ pub async fn revocations(req: HttpRequest, state: web::Data<AppState>) -> Result
         (status = 403, description = "The caller may not introspect", body = shared_core::oauth::ErrorBody),
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 429, description = "slow_down: too many credential checks from this address (rate_limit), or, on a password change, the account is locked (Retry-After)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn introspect(
@@ -140,6 +143,7 @@ pub async fn introspect(
         (status = 401, description = "invalid_client", body = shared_core::oauth::ErrorBody),
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
+        (status = 429, description = "slow_down: too many credential checks from this address (rate_limit), or, on a password change, the account is locked (Retry-After)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn revoke(

@@ -22,6 +22,7 @@ use crate::state::AppState;
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
         (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 429, description = "slow_down: too many credential checks from this address (rate_limit), or, on a password change, the account is locked (Retry-After)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn signup(
@@ -48,6 +49,7 @@ pub async fn signup(
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
         (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 429, description = "slow_down: too many credential checks from this address (rate_limit), or, on a password change, the account is locked (Retry-After)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The password hasher or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn change_password(

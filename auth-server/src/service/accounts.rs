@@ -6,6 +6,8 @@ use shared_core::revocation::RevocationEvent;
 use shared_core::{token_digest, FieldErrors};
 
 use super::revocation_events;
+use super::sign_in::{verify_password, Attempt, PasswordCheck};
+use crate::audit::{self, Event, Method};
 use crate::db::{self, sessions, tokens, users};
 use crate::error::Error;
 use crate::password::{email, validation};
@@ -99,11 +101,18 @@ pub async fn change_password(
         validation::validate_new_password(password, password2, &user.email, &mut errors);
     }
     errors.into_result()?;
-    if !state.hasher.verify(old_password, Some(user.password_hash.clone())).await? {
-        return Err(FieldErrors::single("old_password", WRONG_PASSWORD).into());
+    // The caller holds the user's token: telling it about a lock leaks nothing.
+    let attempt = Attempt { method: Method::PasswordChange, client_id: None };
+    match verify_password(state, &user, old_password, attempt, now).await? {
+        PasswordCheck::Correct => {}
+        PasswordCheck::Wrong => return Err(FieldErrors::single("old_password", WRONG_PASSWORD).into()),
+        PasswordCheck::Locked { until } => {
+            return Err(Error::TooManyAttempts { retry_after: u64::try_from(until - now).unwrap_or(1).max(1) })
+        }
     }
     let new_hash = state.hasher.hash(password.to_owned()).await?;
     let kept = token_digest(bearer);
+    let (subject, email) = (user.subject.clone(), user.email.clone());
     db::write(&state.pool, move |c| {
         // The user's row first: it locks out rotations of the user's refresh tokens (db::tokens).
         users::set_password_hash(c, user.id, &new_hash, now)?;
@@ -115,5 +124,6 @@ pub async fn change_password(
     .await?;
     state.revocations.wake();
     log::info!("password changed; other sessions of the user revoked");
+    audit::emit(Event::PasswordChanged { user: &subject, email: &email });
     Ok(())
 }

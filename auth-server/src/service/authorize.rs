@@ -12,8 +12,9 @@ use super::client_auth::Client;
 use super::grants::AUTHORIZATION_CODE;
 use super::pkce;
 use super::scopes::grant_scopes;
-use super::sign_in::{check_password, session_digest, start_session};
+use super::sign_in::{check_password, session_digest, start_session, Attempt};
 use super::tokens::random_token;
+use crate::audit::Method;
 use crate::db::codes::{self, NewCode};
 use crate::db::sessions::{self, SessionRow};
 use crate::db::{self, clients, consents};
@@ -135,7 +136,8 @@ pub async fn sign_in(
         Ok((request, _)) => request,
         Err(refusal) => return Ok((Outcome::Refused(refusal), None)),
     };
-    let Some(user) = check_password(state, email, password).await? else {
+    let attempt = Attempt { method: Method::LoginPage, client_id: Some(&request.client.client_id) };
+    let Some(user) = check_password(state, email, password, attempt, now).await? else {
         return Ok((Outcome::Login { request, failed: true }, None));
     };
     let (token, session) = start_session(state, &user, cookie, now).await?;

@@ -14,6 +14,7 @@ use sha2::Sha256;
 use shared_core::oauth::{Authorization, Scopes};
 use subtle::ConstantTimeEq;
 
+use crate::audit::{self, Event};
 use crate::db::clients::ClientRow;
 use crate::error::Error;
 use crate::password::PasswordHasher;
@@ -149,23 +150,31 @@ impl ClientAuthenticator {
         mac.finalize().into_bytes().into()
     }
 
-    /// Checks `credentials` against the client's stored row (`None`: no such client).
+    /// Checks `credentials` against the client's stored row (`None`: no such client). Every refusal takes
+    /// as long as a wrong secret's bcrypt check and counts against the caller's address, so neither the
+    /// timing nor the rate tells which client ids exist; only a wrong secret of a real client uses a bcrypt
+    /// thread.
     pub async fn authenticate(
         &self,
         hasher: &PasswordHasher,
         credentials: &ClientCredentials,
         row: Option<ClientRow>,
     ) -> Result<Client, Error> {
-        let rejected = Error::InvalidClient;
+        let refuse = || async {
+            audit::emit(Event::ClientAuthFailed { client_id: &credentials.client_id });
+            Err(Error::InvalidClient)
+        };
         let Some(row) = row else {
-            // Same cost as a known client, so client ids cannot be probed by timing.
-            let _ = hasher.verify(secret_text(credentials), None).await?;
-            return Err(rejected);
+            hasher.verify(secret_text(credentials), None).await?;
+            return refuse().await;
         };
         match (&row.secret_hash, &credentials.secret) {
             // A public client identifies itself and proves nothing (RFC 6749 §2.1).
             (None, None) => Ok(Client::from_row(&row)),
-            (None, Some(_)) | (Some(_), None) => Err(rejected),
+            (None, Some(_)) | (Some(_), None) => {
+                hasher.verify(secret_text(credentials), None).await?;
+                refuse().await
+            }
             (Some(hash), Some(secret)) => {
                 let mac = self.mac(secret.expose());
                 if let Some(known) = self.verified.get(&row.client_id) {
@@ -177,7 +186,7 @@ impl ClientAuthenticator {
                     self.verified.insert(row.client_id.clone(), Arc::new(Verified { secret_hash: hash.clone(), mac }));
                     Ok(Client::from_row(&row))
                 } else {
-                    Err(rejected)
+                    refuse().await
                 }
             }
         }

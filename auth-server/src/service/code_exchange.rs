@@ -145,6 +145,12 @@ pub async fn exchange_code(
             return Err(Error::oauth(ErrorCode::InvalidGrant, "the authorization code was already used"));
         }
     };
+    super::grants::audit_issued(
+        super::grants::AUTHORIZATION_CODE,
+        &signed_for,
+        Some(&issued.subject),
+        &issued.response,
+    );
     if !issued.scope.contains(OPENID) {
         return Ok(issued.response);
     }

@@ -11,8 +11,9 @@ use super::client_auth::{Client, ClientCredentials};
 use super::registration::AccessTokenFormat;
 use super::revocation_events;
 use super::scopes::grant_scopes;
-use super::sign_in::check_password;
+use super::sign_in::{check_password, Attempt};
 use super::tokens::{issue, sign_ahead, AccessToken, Grant};
+use crate::audit::{self, Event, Method};
 use crate::db::{self, clients, tokens, users};
 use crate::error::Error;
 use crate::state::AppState;
@@ -77,7 +78,8 @@ async fn password_grant(
     if let Some(target) = &target {
         target.check_scope(&scope)?;
     }
-    let Some(user) = check_password(state, username, password).await? else {
+    let attempt = Attempt { method: Method::PasswordGrant, client_id: Some(&client.client_id) };
+    let Some(user) = check_password(state, username, password, attempt, now).await? else {
         return Err(Error::oauth(ErrorCode::InvalidGrant, "invalid credentials given"));
     };
 
@@ -93,7 +95,8 @@ async fn password_grant(
         audience: audience.as_deref(),
     };
     let access = sign_ahead(&policy, AccessToken::of(client.access_token_format, subject), now).await?;
-    db::write(&state.pool, move |c| {
+    let (client_id, user_subject) = (client.client_id.clone(), user.subject.clone());
+    let response = db::write(&state.pool, move |c| {
         let family = uuid::Uuid::new_v4().to_string();
         let grant = Grant {
             access,
@@ -106,7 +109,14 @@ async fn password_grant(
         };
         issue(c, &policy, &grant, now)
     })
-    .await
+    .await?;
+    audit_issued(PASSWORD, &client_id, Some(&user_subject), &response);
+    Ok(response)
+}
+
+/// The audit line of a token response.
+pub(super) fn audit_issued(grant: &str, client_id: &str, user: Option<&str>, response: &TokenResponse) {
+    audit::emit(Event::TokenIssued { grant, client_id, user, scope: &response.scope });
 }
 
 async fn client_credentials_grant(
@@ -134,7 +144,8 @@ async fn client_credentials_grant(
         audience: audience.as_deref(),
     };
     let access = sign_ahead(&policy, AccessToken::of(client.access_token_format, subject), now).await?;
-    db::write(&state.pool, move |c| {
+    let client_id = client.client_id.clone();
+    let response = db::write(&state.pool, move |c| {
         let grant = Grant {
             access,
             client_pk: client.pk,
@@ -146,7 +157,17 @@ async fn client_credentials_grant(
         };
         issue(c, &policy, &grant, now)
     })
-    .await
+    .await?;
+    audit_issued(CLIENT_CREDENTIALS, &client_id, None, &response);
+    Ok(response)
+}
+
+/// A refresh's new tokens; whether it ended an access token (an event to wake the streams for), and the
+/// user's subject for the audit trail.
+struct Rotated {
+    response: TokenResponse,
+    recorded: bool,
+    subject: Option<String>,
 }
 
 /// Why a refresh was refused, decided inside the transaction and acted on after it.
@@ -170,7 +191,8 @@ async fn refresh_grant(
         None => None,
     };
     let policy = state.policy.clone();
-    let outcome = db::write(&state.pool, move |c| -> Result<Result<(TokenResponse, bool), Refused>, Error> {
+    let client_id = client.client_id.clone();
+    let outcome = db::write(&state.pool, move |c| -> Result<Result<Rotated, Refused>, Error> {
         let at = now;
         tokens::lock_refresh_owner_for_rotation(c, &hash)?;
         let retired = tokens::retire_refresh(c, &hash, client.pk, at)?;
@@ -208,15 +230,12 @@ async fn refresh_grant(
         let ended = tokens::revoke_access_of_refresh(c, old.id, at)?;
         let recorded = !ended.is_empty();
         revocation_events::record(c, RevocationEvent::Tokens { digests: ended }, at)?;
-        // Only a JWT names its user; an opaque token's row points at it.
-        let subject = match client.access_token_format {
-            AccessTokenFormat::Jwt => users::find(c, old.user_id)?.map(|user| user.subject),
-            AccessTokenFormat::Opaque => None,
-        };
+        // A JWT names its user; the audit trail too.
+        let subject = users::find(c, old.user_id)?.map(|user| user.subject);
         let scope = scope.to_string();
         let jwt = Subject {
             client_id: &client.client_id,
-            user: subject.as_deref(),
+            user: subject.as_deref().filter(|_| client.access_token_format == AccessTokenFormat::Jwt),
             scope: &scope,
             auth_time: None,
             audience: audience.as_deref(),
@@ -230,20 +249,22 @@ async fn refresh_grant(
             refresh_family: Some(&old.family_id),
             authorization_code_id: None,
         };
-        issue(c, &policy, &grant, at).map(|response| Ok((response, recorded)))
+        issue(c, &policy, &grant, at).map(|response| Ok(Rotated { response, recorded, subject }))
     })
     .await?;
 
     match outcome {
-        Ok((response, recorded)) => {
+        Ok(Rotated { response, recorded, subject }) => {
             if recorded {
                 state.revocations.wake();
             }
+            audit_issued(REFRESH_TOKEN, &client_id, subject.as_deref(), &response);
             Ok(response)
         }
         Err(Refused::Invalid(why)) => Err(Error::oauth(ErrorCode::InvalidGrant, why)),
         Err(Refused::Reused(family)) => {
             log::warn!("refresh token reuse detected; revoking its token family");
+            audit::emit(Event::RefreshReuseDetected { client_id: &client_id, user: None });
             db::write(&state.pool, move |c| {
                 let ended = tokens::revoke_family(c, &family, now)?;
                 Ok(revocation_events::record(c, RevocationEvent::Tokens { digests: ended }, now)?)

@@ -7,6 +7,7 @@ use shared_core::token_digest;
 
 use super::client_auth::ClientCredentials;
 use super::revocation_events;
+use crate::audit::{self, Event};
 use crate::db::{self, clients, tokens};
 use crate::error::Error;
 use crate::state::AppState;
@@ -25,7 +26,8 @@ pub async fn revoke(
     let client = state.clients.authenticate(&state.hasher, &credentials, row).await?;
     let hash = token_digest(&token);
     let refresh_first = hint.as_deref() == Some("refresh_token");
-    db::write(&state.pool, move |c| -> Result<(), Error> {
+    let client_id = client.client_id.clone();
+    let ended_kind = db::write(&state.pool, move |c| -> Result<Option<&'static str>, Error> {
         // The access tokens that ended, for the resource servers (a refresh token is never theirs to check).
         let revoke_refresh = |c: &mut DbConn| -> Result<Option<Vec<String>>, Error> {
             match tokens::revoke_refresh(c, &hash, client.pk, now)? {
@@ -37,20 +39,26 @@ pub async fn revoke(
         let revoke_access = |c: &mut DbConn| -> Result<Option<Vec<String>>, Error> {
             Ok(tokens::revoke_access(c, &hash, client.pk, now)?.then(|| vec![hash.clone()]))
         };
-        let ended = if refresh_first {
+        const ACCESS: &str = "access_token";
+        const REFRESH: &str = "refresh_token";
+        let (kind, ended) = if refresh_first {
             match revoke_refresh(c)? {
-                Some(ended) => ended,
-                None => revoke_access(c)?.unwrap_or_default(),
+                Some(ended) => (Some(REFRESH), ended),
+                None => (revoke_access(c)?.map(|ended| (ACCESS, ended))).map_or((None, vec![]), |(k, e)| (Some(k), e)),
             }
         } else {
             match revoke_access(c)? {
-                Some(ended) => ended,
-                None => revoke_refresh(c)?.unwrap_or_default(),
+                Some(ended) => (Some(ACCESS), ended),
+                None => revoke_refresh(c)?.map_or((None, vec![]), |ended| (Some(REFRESH), ended)),
             }
         };
-        Ok(revocation_events::record(c, RevocationEvent::Tokens { digests: ended }, now)?)
+        revocation_events::record(c, RevocationEvent::Tokens { digests: ended }, now)?;
+        Ok(kind)
     })
     .await?;
     state.revocations.wake();
+    if let Some(kind) = ended_kind {
+        audit::emit(Event::TokenRevoked { client_id: &client_id, kind });
+    }
     Ok(())
 }

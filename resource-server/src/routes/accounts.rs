@@ -8,6 +8,8 @@ use shared_core::account::{LoginRequest, PasswordChangeRequest, RefreshRequest, 
 use shared_core::body;
 use shared_core::field_errors::required_text;
 use shared_core::oauth::TokenRequest;
+use shared_core::report::Throttle;
+use shared_core::request_context::{self, RequestContext};
 use shared_core::FieldErrors;
 
 use crate::auth_client::Upstream;
@@ -18,6 +20,9 @@ fn pass_through(upstream: Upstream) -> HttpResponse {
     let mut response = HttpResponse::build(upstream.status);
     if let Some(content_type) = upstream.content_type {
         response.insert_header((header::CONTENT_TYPE, content_type));
+    }
+    if let Some(retry_after) = upstream.retry_after {
+        response.insert_header((header::RETRY_AFTER, retry_after));
     }
     // Token answers must not be cached anywhere on the way (RFC 6749 §5.1).
     response.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
@@ -32,6 +37,26 @@ fn account_answer(upstream: Upstream, endpoint: &'static str) -> Result<HttpResp
         _ => Ok(pass_through(upstream)),
     }
 }
+
+/// The proxied call's context: the client's address (through `http.trusted_proxies` only) and request id,
+/// which go along to the auth server. A call that will check a password or create an account is counted
+/// against the address first (`rate_limit`): over the limit, 429 before anything is forwarded.
+fn proxied_for(req: &HttpRequest, state: &AppState, counted: bool) -> Result<RequestContext, Error> {
+    let context = request_context::of(req);
+    if counted {
+        state.account_calls.check(context.client_ip).map_err(|wait| {
+            if let Some(held_back) = RATE_LIMITED_AUDIT.admit() {
+                let event = json!({"event": "rate_limited", "limit": "account_calls", "held_back": held_back});
+                shared_core::audit::emit_for(&context, &event);
+            }
+            Error::TooManyAttempts { retry_after: wait.secs() }
+        })?;
+    }
+    Ok(context)
+}
+
+/// Rate-limit refusals come in floods: one audit line a second, with the count of the others.
+static RATE_LIMITED_AUDIT: Throttle = Throttle::new(std::time::Duration::from_secs(1));
 
 /// Each named field must be present, non-blank and free of control characters, reported DRF-style
 /// otherwise (rather than as the auth server's complaint about a form the client never sent).
@@ -57,6 +82,7 @@ fn require<const N: usize>(fields: [(&str, Option<String>); N]) -> Result<[Strin
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
         (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
         (status = 501, description = "The auth server in use has no signup endpoint (not this project's)", body = shared_core::oauth::ErrorBody),
+        (status = 429, description = "slow_down: too many attempts from this address, here (rate_limit) or at the auth server (passed through, with its Retry-After)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn signup(
@@ -65,7 +91,10 @@ pub async fn signup(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let request: SignupRequest = body::json_or_form(&req, payload).await?;
-    let upstream = state.auth.account(reqwest::Method::POST, "/users/signup/", None, &json!(request)).await?;
+    let context = proxied_for(&req, &state, true)?;
+    let body = json!(request);
+    let call = state.auth.account(reqwest::Method::POST, "/users/signup/", None, &body);
+    let upstream = request_context::scope(context, call).await?;
     account_answer(upstream, "signup")
 }
 
@@ -80,6 +109,7 @@ pub async fn signup(
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
         (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 429, description = "slow_down: too many attempts from this address, here (rate_limit) or at the auth server (passed through, with its Retry-After)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
@@ -91,7 +121,8 @@ pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<App
         password: Some(password),
         ..TokenRequest::default()
     };
-    Ok(pass_through(state.auth.token(grant).await?))
+    let context = proxied_for(&req, &state, true)?;
+    Ok(pass_through(request_context::scope(context, state.auth.token(grant)).await?))
 }
 
 /// `POST /users/token/refresh/` `{refresh}` → the refresh_token grant.
@@ -105,6 +136,7 @@ pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<App
         (status = 408, description = "The body did not arrive within http.body_timeout_ms; the connection is closed", body = shared_core::oauth::ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
         (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
+        (status = 429, description = "slow_down: too many attempts from this address, here (rate_limit) or at the auth server (passed through, with its Retry-After)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn refresh(
@@ -119,7 +151,8 @@ pub async fn refresh(
         refresh_token: Some(refresh_token),
         ..TokenRequest::default()
     };
-    Ok(pass_through(state.auth.token(grant).await?))
+    let context = proxied_for(&req, &state, false)?;
+    Ok(pass_through(request_context::scope(context, state.auth.token(grant)).await?))
 }
 
 /// `PUT /users/password/` → auth `PUT /users/password/` with the caller's `Authorization` header.
@@ -136,6 +169,7 @@ pub async fn refresh(
         (status = 413, description = "Body over 64 KiB", body = shared_core::oauth::ErrorBody),
         (status = 415, description = "Neither JSON nor form", body = shared_core::oauth::ErrorBody),
         (status = 501, description = "The auth server in use has no password-change endpoint (not this project's)", body = shared_core::oauth::ErrorBody),
+        (status = 429, description = "slow_down: too many attempts from this address, here (rate_limit) or at the auth server (passed through, with its Retry-After)", body = shared_core::oauth::ErrorBody),
         (status = 503, description = "The auth server cannot be reached, or the database is busy (Retry-After)", body = shared_core::oauth::ErrorBody),
     ))]
 pub async fn change_password(
@@ -148,7 +182,9 @@ pub async fn change_password(
         return Err(Error::InvalidToken { token_sent: false });
     }
     let request: PasswordChangeRequest = body::json_or_form(&req, payload).await?;
-    let upstream =
-        state.auth.account(reqwest::Method::PUT, "/users/password/", authorization.as_deref(), &json!(request)).await?;
+    let context = proxied_for(&req, &state, true)?;
+    let body = json!(request);
+    let call = state.auth.account(reqwest::Method::PUT, "/users/password/", authorization.as_deref(), &body);
+    let upstream = request_context::scope(context, call).await?;
     account_answer(upstream, "password change")
 }

@@ -4,6 +4,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use shared_core::body;
+use shared_core::client_ip::TrustedProxies;
 use shared_core::items::ItemInput;
 use shared_core::FieldErrors;
 
@@ -100,17 +101,26 @@ pub async fn list(req: HttpRequest, auth: Authenticated, state: web::Data<AppSta
     let mut response = HttpResponse::Ok();
     response.insert_header(("X-Total-Count", page.total.to_string()));
     if offset + (page.items.len() as i64) < page.total {
-        let info = req.connection_info();
-        let next = format!(
-            "<{}://{}{}?limit={limit}&offset={}>; rel=\"next\"",
-            info.scheme(),
-            info.host(),
-            req.path(),
-            offset + limit
-        );
+        let (scheme, host) = origin(&req);
+        let next = format!("<{scheme}://{host}{}?limit={limit}&offset={}>; rel=\"next\"", req.path(), offset + limit);
         response.insert_header((header::LINK, next));
     }
     Ok(response.json(page.items))
+}
+
+/// The scheme and host links to this server use: what a trusted proxy forwarded (`Forwarded`,
+/// `X-Forwarded-Host`, `X-Forwarded-Proto`), else the request's own `Host`: anyone else's forwarding headers
+/// would let them point the links elsewhere.
+fn origin(req: &HttpRequest) -> (String, String) {
+    let peer = req.peer_addr().map(|address| address.ip());
+    if req.app_data::<web::Data<TrustedProxies>>().is_some_and(|proxies| proxies.trusts(peer)) {
+        let info = req.connection_info();
+        return (info.scheme().to_owned(), info.host().to_owned());
+    }
+    let config = req.app_config();
+    let scheme = if config.secure() { "https" } else { "http" };
+    let host = req.headers().get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or(config.host());
+    (scheme.to_owned(), host.to_owned())
 }
 
 /// `POST /items/`: 201 with the item, owned by the token's user.

@@ -6,6 +6,7 @@
 mod fault_proxy;
 mod helpers;
 
+mod abuse;
 mod endpoints;
 mod faults;
 mod items;

@@ -210,6 +210,7 @@ fi
 
 # --- The resource server -----------------------------------------------------------------------------------
 start_rs() { # LABEL PORT VAR=VALUE...: exactly these variables (none of the caller's RESOURCE_SERVER__*)
+    # (no per-IP rate limit on the account proxies: every request here comes from 127.0.0.1)
     local label=$1 port=$2
     shift 2
     (cd "$tmp" && exec env -i PATH="$PATH" HOME="$HOME" RUST_LOG="${RUST_LOG:-info}" \
@@ -223,6 +224,7 @@ start_rs() { # LABEL PORT VAR=VALUE...: exactly these variables (none of the cal
         RESOURCE_SERVER__AUTH__CLIENT_ID="$CLIENT_ID" \
         RESOURCE_SERVER__CACHE__TTL_SECS=1 \
         RESOURCE_SERVER__CACHE__STALE_GRACE_SECS=0 \
+        RESOURCE_SERVER__RATE_LIMIT__ENABLED=false \
         "$@" "$rs_bin") >"$tmp/rs-$label.log" 2>&1 &
     rs_pid=$!
     rs=http://127.0.0.1:$port

@@ -103,6 +103,7 @@ start_provider() { # LABEL
 }
 
 start_rs() { # LABEL DATABASE_URL VAR=VALUE...: exactly these variables (none of the caller's RESOURCE_SERVER__*)
+    # (no per-IP rate limit on the account proxies: every request here comes from 127.0.0.1)
     local label=$1 db_url=$2
     shift 2
     (cd "$tmp" && exec env -i PATH="$PATH" HOME="$HOME" RUST_LOG="${RUST_LOG:-warn}" \
@@ -115,6 +116,7 @@ start_rs() { # LABEL DATABASE_URL VAR=VALUE...: exactly these variables (none of
         RESOURCE_SERVER__CACHE__TTL_SECS=1 \
         RESOURCE_SERVER__CACHE__NEGATIVE_TTL_SECS=30 \
         RESOURCE_SERVER__CACHE__STALE_GRACE_SECS=0 \
+        RESOURCE_SERVER__RATE_LIMIT__ENABLED=false \
         "$@" "$rs_bin") >"$tmp/rs-$label.log" 2>&1 &
     rs_pid=$!
 }

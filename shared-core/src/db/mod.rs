@@ -20,7 +20,7 @@ pub use self::conn::{ConnectionManager, DbConn, MultiBackend};
 use self::health::Health;
 pub use self::health::PoolEntry;
 pub use self::pool::{BlockingError, DbPool};
-pub use self::url::DatabaseUrl;
+pub use self::url::{redacted as redacted_url, DatabaseUrl};
 use self::writer::Writer;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +43,8 @@ pub enum DbError {
     Blocking(#[from] BlockingError),
 }
 
-/// `[database]` settings, the same for both servers.
-#[derive(Debug, Clone, Deserialize)]
+/// `[database]` settings, the same for both servers. `Debug` redacts the URL's password.
+#[derive(Clone, Deserialize)]
 pub struct DatabaseSettings {
     /// `sqlite://PATH` (relative or `sqlite:///absolute`) or `postgres://user@host/db`.
     pub url: String,
@@ -58,6 +58,17 @@ pub struct DatabaseSettings {
     /// firewall may have cut it meanwhile. 0: never.
     #[serde(default = "default_idle_check_secs")]
     pub idle_check_secs: u64,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redacted_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("acquire_timeout_ms", &self.acquire_timeout_ms)
+            .field("idle_check_secs", &self.idle_check_secs)
+            .finish()
+    }
 }
 
 fn default_acquire_timeout_ms() -> u64 {

@@ -38,6 +38,9 @@ pub enum ErrorCode {
     /// The resource server's account proxy has nothing to forward to: the authorization server it uses has
     /// no such endpoint (501); this project's code.
     NotImplemented,
+    /// Too many attempts (429 with `Retry-After`): RFC 8628 §3.5's "slow down", registered for the token
+    /// endpoint, used for every rate-limit refusal.
+    SlowDown,
 }
 
 impl ErrorCode {
@@ -63,6 +66,7 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::InvalidTarget => "invalid_target",
             Self::NotImplemented => "not_implemented",
+            Self::SlowDown => "slow_down",
         }
     }
 }

@@ -12,6 +12,6 @@ mod scopes;
 pub use self::authorization::{Authorization, MAX_BEARER_TOKEN_BYTES};
 pub use self::authorize::AuthorizationRequest;
 pub use self::errors::{bearer_challenge, ErrorBody, ErrorCode};
-pub use self::requests::{TokenParameters, TokenRequest};
+pub use self::requests::{redacted, TokenParameters, TokenRequest};
 pub use self::responses::{Audience, IntrospectionResponse, TokenResponse};
 pub use self::scopes::{scope_string_contains, ScopeSyntaxError, Scopes};

@@ -184,7 +184,8 @@ impl utoipa::PartialSchema for TokenRequest {
 #[cfg(feature = "openapi")]
 impl utoipa::ToSchema for TokenRequest {}
 
-fn redacted(value: &Option<String>) -> Option<&'static str> {
+/// What `Debug` shows of a secret field: whether it was sent, never what.
+pub fn redacted(value: &Option<String>) -> Option<&'static str> {
     value.as_ref().map(|_| "<redacted>")
 }
 

@@ -156,7 +156,10 @@ pub async fn create_client(
     check_client_id(&client_id)?;
     let secret = match (spec.public, spec.secret) {
         (true, _) => None,
-        (false, Some(secret)) => Some(secret),
+        (false, Some(secret)) => {
+            check_secret(&client_id, &secret)?;
+            Some(secret)
+        }
         (false, None) => Some(random_token()?),
     };
     let secret_hash = match &secret {
@@ -175,6 +178,32 @@ pub async fn create_client(
         return Err(AdminError::ClientExists(client_id));
     }
     Ok(CreatedClient { client_id, secret })
+}
+
+/// The tutorial's secret: fine for a walkthrough, known to everyone.
+pub const TUTORIAL_SECRET: &str = "rs-secret";
+
+/// A secret an admin chose: over 72 bytes is refused (bcrypt would ignore the rest, so a longer secret
+/// would not be what protects the client); under 16 characters, or the tutorial's, is allowed with a
+/// warning (the tutorial's `rs-secret` must keep working).
+pub fn check_secret(client_id: &str, secret: &str) -> Result<(), AdminError> {
+    if secret.len() > crate::password::validation::MAX_BYTES {
+        return Err(registration::Invalid(format!(
+            "the secret of client {client_id:?} is {} bytes long; at most {} are allowed (bcrypt reads no more)",
+            secret.len(),
+            crate::password::validation::MAX_BYTES
+        ))
+        .into());
+    }
+    if secret == TUTORIAL_SECRET {
+        log::warn!(
+            "!!! client {client_id:?} uses the tutorial's well-known secret {TUTORIAL_SECRET:?}: anyone can \
+             authenticate as it. Fine for a walkthrough on your machine; set another secret anywhere else. !!!"
+        );
+    } else if secret.chars().count() < 16 {
+        log::warn!("client {client_id:?} has a secret shorter than 16 characters: easy to guess; use a longer one");
+    }
+    Ok(())
 }
 
 /// Changes a client's properties, never its secret; the result must be a valid client as a whole.
@@ -226,17 +255,28 @@ pub async fn bootstrap_client(
     catalogue: &[String],
     bcrypt_cost: u32,
 ) -> Result<BootstrapOutcome, AdminError> {
-    let spec = ClientSpec {
+    let spec = || ClientSpec {
         client_id: Some(config.client_id.clone()),
         secret: config.client_secret.clone(),
         public: config.client_secret.is_none(),
         profile: config.profile(),
     };
-    let Some(existing) = find_client(pool, &config.client_id).await? else {
-        create_client(pool, spec, catalogue, bcrypt_cost).await?;
-        return Ok(BootstrapOutcome::Created);
+    let existing = match find_client(pool, &config.client_id).await? {
+        Some(existing) => existing,
+        None => match create_client(pool, spec(), catalogue, bcrypt_cost).await {
+            Ok(_) => return Ok(BootstrapOutcome::Created),
+            // Another instance starting at the same moment created it first: bring it to this definition.
+            Err(AdminError::ClientExists(_)) => find_client(pool, &config.client_id)
+                .await?
+                .ok_or_else(|| AdminError::NoSuchClient(config.client_id.clone()))?,
+            Err(error) => return Err(error),
+        },
     };
+    let spec = spec();
     registration::check(&spec.profile, spec.public, catalogue)?;
+    if let Some(secret) = &spec.secret {
+        check_secret(&config.client_id, secret)?;
+    }
     let secret_hash = match (spec.secret, existing.secret_hash.clone()) {
         (Some(secret), Some(stored)) if verify(secret.clone(), stored.clone()).await? => Some(stored),
         (Some(secret), _) => Some(hash(secret, bcrypt_cost).await?),

@@ -7,11 +7,11 @@ mod resources;
 mod users;
 
 pub use self::clients::{
-    bootstrap_client, create_client, delete_client, list_clients, profile_of, rotate_secret, update_client,
-    BootstrapOutcome, ClientChanges, ClientSpec, CreatedClient,
+    bootstrap_client, check_secret, create_client, delete_client, list_clients, profile_of, rotate_secret,
+    update_client, BootstrapOutcome, ClientChanges, ClientSpec, CreatedClient,
 };
 pub use self::resources::{bootstrap_resource, create_resource, delete_resource, list_resources};
-pub use self::users::create_user;
+pub use self::users::{create_user, unlock_user};
 
 use shared_core::db::BlockingError;
 

@@ -44,3 +44,17 @@ pub async fn create_user(
     }
     Ok(normalized)
 }
+
+/// Lifts the lock of the account with this email and forgets its wrong passwords. Returns the user's
+/// subject and whether there was anything to lift; `InvalidUser` when no account has that email.
+pub async fn unlock_user(pool: &DbPool, raw_email: &str) -> Result<(String, bool), AdminError> {
+    let key = email::normalize(raw_email).map(|e| email::email_key(&e));
+    let key = key.ok_or_else(|| AdminError::InvalidUser("Enter a valid email address.".into()))?;
+    pool.write(move |c| -> Result<(String, bool), AdminError> {
+        let user = users::find_by_email_key(c, &key)?
+            .ok_or_else(|| AdminError::InvalidUser("no user with this email".into()))?;
+        let cleared = users::clear_failed_logins(c, user.id)?;
+        Ok((user.subject, cleared))
+    })
+    .await
+}
