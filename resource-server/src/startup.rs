@@ -61,8 +61,8 @@ impl Application {
         let state = web::Data::new(AppState { pool: pool.clone(), auth: auth.clone(), tokens, account_calls });
         if settings.auth.client_secret == "rs-secret" {
             log::warn!(
-                "!!! auth.client_secret is the tutorial's well-known \"rs-secret\": anyone can authenticate as this \
-                 server's client. Fine for a walkthrough on your machine; set another secret anywhere else. !!!"
+                "!!! auth.client_secret is the tutorial's well-known one: anyone can authenticate as this server's \
+                 client. Fine for a walkthrough on your machine; set another secret anywhere else. !!!"
             );
         }
         // Validated with the settings: this cannot fail here.

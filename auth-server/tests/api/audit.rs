@@ -121,6 +121,10 @@ shared_core::on_both_backends! {
         let warned = logs.lines().into_iter().any(|l| l.level == log::Level::Warn && l.message.contains(&short_id) && l.message.contains("shorter than 16"));
         assert!(warned, "a warning names the client with the short secret");
         assert!(logs.lines().iter().all(|l| !l.message.contains("short-secret")), "and not its secret");
+        // Every test server bootstraps the tutorial client: a loud warning, which does not repeat the secret.
+        let tutorial = logs.lines().into_iter().any(|l| l.level == log::Level::Warn && l.message.contains("\"rs-id\" uses the tutorial's well-known secret"));
+        assert!(tutorial, "the rs-secret warning");
+        assert!(logs.lines().iter().all(|l| !l.message.contains(RS_SECRET)), "no log line holds rs-secret itself");
     }
 }
 

@@ -197,8 +197,8 @@ pub fn check_secret(client_id: &str, secret: &str) -> Result<(), AdminError> {
     }
     if secret == TUTORIAL_SECRET {
         log::warn!(
-            "!!! client {client_id:?} uses the tutorial's well-known secret {TUTORIAL_SECRET:?}: anyone can \
-             authenticate as it. Fine for a walkthrough on your machine; set another secret anywhere else. !!!"
+            "!!! client {client_id:?} uses the tutorial's well-known secret: anyone can authenticate as it. Fine \
+             for a walkthrough on your machine; set another secret anywhere else. !!!"
         );
     } else if secret.chars().count() < 16 {
         log::warn!("client {client_id:?} has a secret shorter than 16 characters: easy to guess; use a longer one");
