@@ -40,6 +40,20 @@ pub enum Command {
     /// Manage resources: the APIs (audiences, RFC 8707) tokens may be minted for.
     #[command(subcommand)]
     Resource(ResourceCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the settings, reach the database (without migrating it), print the effective settings with
+    /// secrets redacted. Exit status 1 when the database cannot be used.
+    Check {
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,12 +179,17 @@ pub enum UserCommand {
     },
     /// Lift an account's lock (after repeated wrong passwords) and forget its failures.
     Unlock { email: String },
+    /// End every token and browser session of the account (resource servers hear of it at once).
+    RevokeTokens { email: String },
 }
 
 /// Runs an admin command (anything but `serve`) against the configured database, through the same pool
 /// API the server uses.
 pub fn run_admin(command: Command, settings: &Settings) -> Result<(), StartupError> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    if let Command::Config(ConfigCommand::Check { json }) = command {
+        return Ok(runtime.block_on(crate::db::config_check(settings)).print(json)?);
+    }
     runtime.block_on(admin(command, settings))
 }
 
@@ -179,7 +198,7 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
     let cost = settings.security.bcrypt_cost;
     let catalogue = &settings.scopes.available;
     match command {
-        Command::Serve => return Err("serve is not an admin command".into()),
+        Command::Serve | Command::Config(_) => return Err("not an admin command of the database".into()),
         Command::Migrate => println!("database is up to date"),
         Command::Client(ClientCommand::Create(args)) => {
             let profile = ClientProfile {
@@ -275,6 +294,11 @@ async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError
             let email = admin::create_user(&pool, &email, &password, cost).await?;
             println!("created user {email}");
             audit_admin("user create", &email);
+        }
+        Command::User(UserCommand::RevokeTokens { email }) => {
+            admin::revoke_user_tokens(&pool, &email).await?;
+            audit_admin("user revoke-tokens", &email);
+            println!("revoked every token and session of {email}");
         }
         Command::User(UserCommand::Unlock { email }) => {
             let (subject, was_locked) = admin::unlock_user(&pool, &email).await?;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared_core::config_loader::{self, string_or_list, HttpSettings};
 use shared_core::db::DatabaseSettings;
 
@@ -83,7 +83,7 @@ interval_secs = 300
 batch_size = 1000
 "#;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Settings {
     /// `iss` in introspection answers and RFC 8414 metadata; empty means `http://HOST:PORT` as bound.
     pub issuer: String,
@@ -109,7 +109,7 @@ pub struct Settings {
     pub resources: BTreeMap<String, BootstrapResource>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct TokenSettings {
     pub access_token_lifetime_secs: i64,
     pub refresh_token_lifetime_secs: i64,
@@ -127,7 +127,7 @@ impl TokenSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SecuritySettings {
     /// bcrypt cost for user passwords and client secrets (4..=31).
     pub bcrypt_cost: u32,
@@ -140,7 +140,7 @@ pub struct SecuritySettings {
 }
 
 /// Per account, in the database: how wrong passwords lock an account for a while.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct LockoutSettings {
     /// Wrong passwords within `window_secs` that lock the account; 0: never lock.
     pub max_failures: i64,
@@ -159,7 +159,7 @@ impl LockoutSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ScopeSettings {
     #[serde(deserialize_with = "string_or_list")]
     pub available: Vec<String>,
@@ -171,32 +171,32 @@ pub struct ScopeSettings {
 }
 
 /// Sign-in sessions of the browser pages.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SessionSettings {
     /// A session ends this long after sign-in; the next authorization asks for the password again.
     pub lifetime_secs: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct AuthorizationSettings {
     /// How long an authorization code may be exchanged (RFC 6749 §4.1.2 recommends at most 10 minutes).
     pub code_lifetime_secs: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct OidcSettings {
     /// A PKCS#8 PEM RSA key to sign with when the database has none yet; empty: generate one.
     pub signing_key_file: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct IntrospectionSettings {
     /// Answer `{"active": false}` to a caller outside the token's audience: a client whose `audiences` do
     /// not list the token's `aud`, or a bearer whose own token is for another audience.
     pub restrict_to_audience: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RevocationSettings {
     /// How long revocation events stay in the log: a resource server away for longer starts over (it drops
     /// every token it trusts) instead of resuming.
@@ -209,7 +209,7 @@ pub struct RevocationSettings {
     pub poll_ms: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct JanitorSettings {
     /// 0 disables the janitor.
     pub interval_secs: u64,
@@ -217,11 +217,11 @@ pub struct JanitorSettings {
 }
 
 /// A client that start-up creates, or brings back to exactly this definition.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 pub struct BootstrapClient {
     pub client_id: String,
     /// Absent for a public client.
-    #[serde(default)]
+    #[serde(default, serialize_with = "config_loader::redact_option")]
     pub client_secret: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
@@ -251,7 +251,7 @@ pub struct BootstrapClient {
 
 /// A resource (API) tokens may be minted for, from the settings: created, or brought back to this
 /// definition, at every start.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct BootstrapResource {
     /// Its RFC 8707 identifier: an absolute URI, the resource server's `auth.audience`.
     pub identifier: String,

@@ -21,6 +21,20 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the settings, reach the database (without migrating it), print the effective settings with
+    /// secrets redacted. Exit status 1 when the database cannot be used.
+    Check {
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() {
@@ -40,6 +54,11 @@ fn main() {
             Application::build(settings).await?.run_until_stopped().await?;
             Ok(())
         }),
+        Command::Config(ConfigCommand::Check { json }) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Into::into)
+            .and_then(|runtime| Ok(runtime.block_on(resource_server::db::config_check(&settings)).print(json)?)),
         Command::Migrate => {
             tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Into::into).and_then(|runtime| {
                 runtime.block_on(startup::prepare_database(&settings)).map(|_| println!("database is up to date"))

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared_core::config_loader::{self, HttpSettings};
 use shared_core::db::DatabaseSettings;
 
@@ -59,7 +59,7 @@ revalidate_wait_ms = 250
 max_entries = 100000
 "#;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Settings {
     pub http: HttpSettings,
     pub database: DatabaseSettings,
@@ -70,7 +70,7 @@ pub struct Settings {
 }
 
 /// How to reach and authenticate to the authorization server.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 pub struct AuthSettings {
     /// The authorization server: its issuer identifier when `discovery` is on.
     pub base_url: String,
@@ -102,9 +102,11 @@ pub struct AuthSettings {
     /// This server's client at the auth server; required, no default (the tutorial's pair is `rs-id` /
     /// `rs-secret`, which every reader of the tutorial knows).
     pub client_id: String,
+    #[serde(serialize_with = "config_loader::redact")]
     pub client_secret: String,
     /// A static bearer token holding the `introspection` scope (Django OAuth Toolkit's
     /// `RESOURCE_SERVER_AUTH_TOKEN`). When set, introspection uses it instead of the client credentials.
+    #[serde(serialize_with = "config_loader::redact")]
     pub introspection_token: String,
     pub connect_timeout_ms: u64,
     /// Total time allowed for one introspection call.
@@ -146,7 +148,7 @@ impl std::fmt::Debug for AuthSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct CacheSettings {
     /// How long an active token is trusted without asking again (never past its `exp`) while the revocation
     /// stream is live: a revocation reaches the cache through the stream within a second.

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Loads `T` from `defaults` (TOML text), then `file` when given (it must exist), then the environment
 /// variables `ENV_PREFIX__SECTION__KEY` when `env_prefix` is given. Tests pass `None`, so that a developer's
@@ -50,7 +50,7 @@ pub fn keys_missing_from(defaults: &str, file: &Path) -> Result<Vec<String>, con
 }
 
 /// `[http]` settings, the same for both servers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct HttpSettings {
     pub host: String,
     pub port: u16,
@@ -88,6 +88,19 @@ pub fn string_or_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<
 
 pub fn split_list(text: &str) -> Vec<String> {
     text.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// Serializes a secret setting as `"<redacted>"` (empty when unset), for `config check`.
+pub fn redact<S: Serializer>(value: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(if value.is_empty() { "" } else { "<redacted>" })
+}
+
+/// [`redact`] for an optional secret.
+pub fn redact_option<S: Serializer>(value: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => serializer.serialize_str("<redacted>"),
+        None => serializer.serialize_none(),
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod body;
 #[cfg(feature = "actix")]
 pub mod client_ip;
 pub mod clock;
+pub mod config_check;
 pub mod config_loader;
 pub mod db;
 pub mod digest;

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// `[rate_limit]` settings, the same shape on both servers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RateLimitSettings {
     /// Off: no per-IP limit at all (load tests and test suites send everything from one address).
     pub enabled: bool,

@@ -20,6 +20,18 @@ use crate::error::Error;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/auth-server/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/auth-server/postgres");
 
+/// `config check`: the effective settings (secrets redacted), the database reached, its pending migrations.
+pub async fn config_check(settings: &crate::settings::Settings) -> shared_core::config_check::Report {
+    shared_core::config_check::check(
+        "auth-server",
+        settings,
+        &settings.database,
+        SQLITE_MIGRATIONS,
+        POSTGRES_MIGRATIONS,
+    )
+    .await
+}
+
 /// Applies pending migrations; returns how many ran.
 pub async fn migrate(pool: &DbPool) -> Result<usize, DbError> {
     shared_core::db::run_migrations(pool, SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS).await

@@ -26,7 +26,7 @@ pub struct ClientProfile {
 
 /// What a client's access tokens are: random strings the resource server introspects, or RFC 9068 JWTs it
 /// can verify itself.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum AccessTokenFormat {
     #[default]

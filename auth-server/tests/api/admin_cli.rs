@@ -47,6 +47,16 @@ fn field(output: &Output, name: &str) -> String {
 }
 
 shared_core::on_both_backends! {
+    async fn user_revoke_tokens_ends_every_token_of_the_user(backend) {
+        let app = spawn_app(backend).await;
+        let tokens = app.user_with_tokens("revoked@example.com").await;
+        let output = cli(&app, &["user", "revoke-tokens", "Revoked@Example.com"]);
+        assert!(stdout(&output).contains("revoked every token"), "{}", stdout(&output));
+        assert!(!app.is_active(str_of(&tokens, "access_token")).await);
+        assert_eq!(app.refresh(str_of(&tokens, "refresh_token")).await.status(), 400);
+        assert!(!run(&app, &["user", "revoke-tokens", "nobody@example.com"]).status.success());
+    }
+
     async fn the_tutorials_client_create_command_works_exactly_so(backend) {
         let app = spawn_app(backend).await;
         cli(&app, &[

@@ -12,6 +12,7 @@ mod audit;
 mod authorize_errors;
 mod bootstrap;
 mod code_exchange;
+mod config_check;
 mod cors;
 mod faults;
 mod health;

@@ -109,6 +109,15 @@ shared_core::on_both_backends! {
         assert_eq!(data["kept"], token_digest(bearer));
         assert!(data["issued_before"].as_i64().unwrap() >= app.introspect(bearer).await["iat"].as_i64().unwrap());
 
+        // `user revoke-tokens` (admin CLI) ends every token of the user, keeping none.
+        let tokens = app.password_grant("events@example.com", "another-horse-battery").await;
+        let subject = app.introspect(str_of(&tokens, "access_token")).await["sub"].clone();
+        admin::revoke_user_tokens(&app.pool, "events@example.com").await.unwrap();
+        let (_, data) = reader.revocation().await;
+        assert_eq!((data["type"].as_str(), &data["sub"], &data["kept"]), (Some("user"), &subject, &Value::Null));
+        assert!(!app.is_active(str_of(&tokens, "access_token")).await);
+        assert_eq!(app.refresh(str_of(&tokens, "refresh_token")).await.status(), 400);
+
         // Deleting a client (admin CLI) ends all of its tokens.
         app.create_client("doomed", Some("doomed-secret"), "client_credentials", "read").await;
         admin::delete_client(&app.pool, "doomed").await.unwrap();

@@ -147,3 +147,34 @@ fn the_resource_server_refuses_to_start_without_a_client_secret() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("auth.client_id and auth.client_secret are required"), "{stderr}");
 }
+
+#[test]
+fn config_check_redacts_the_client_secret_and_reaches_the_database() {
+    let dir = std::env::temp_dir().join(format!("rs-config-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/rs.sqlite3", dir.display());
+    let migrate = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_resource-server"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("RESOURCE_SERVER__") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .args(args)
+            .env("RESOURCE_SERVER__DATABASE__URL", &url)
+            .env("RESOURCE_SERVER__AUTH__CLIENT_ID", "rs-id")
+            .env("RESOURCE_SERVER__AUTH__CLIENT_SECRET", "rs-topsecret-value-42")
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap()
+    };
+    assert!(migrate(&["migrate"]).status.success());
+    let output = migrate(&["config", "check", "--json"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((report["ok"].as_bool(), report["database"]["pending_migrations"].as_u64()), (Some(true), Some(0)));
+    assert_eq!(report["settings"]["auth"]["client_secret"], "<redacted>");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("rs-topsecret"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

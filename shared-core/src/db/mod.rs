@@ -14,7 +14,7 @@ use std::time::Duration;
 use diesel::r2d2::{Pool, PoolError, R2D2Connection};
 use diesel::RunQueryDsl;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use self::conn::{ConnectionManager, DbConn, MultiBackend};
 use self::health::Health;
@@ -44,9 +44,10 @@ pub enum DbError {
 }
 
 /// `[database]` settings, the same for both servers. `Debug` redacts the URL's password.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 pub struct DatabaseSettings {
     /// `sqlite://PATH` (relative or `sqlite:///absolute`) or `postgres://user@host/db`.
+    #[serde(serialize_with = "serialize_redacted_url")]
     pub url: String,
     /// Connections in the pool, which is also how many queries run at once; 0 means
     /// [`auto_pool_size`].
@@ -69,6 +70,10 @@ impl std::fmt::Debug for DatabaseSettings {
             .field("idle_check_secs", &self.idle_check_secs)
             .finish()
     }
+}
+
+fn serialize_redacted_url<S: serde::Serializer>(url: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&redacted_url(url))
 }
 
 fn default_acquire_timeout_ms() -> u64 {

@@ -11,7 +11,7 @@ pub use self::clients::{
     update_client, BootstrapOutcome, ClientChanges, ClientSpec, CreatedClient,
 };
 pub use self::resources::{bootstrap_resource, create_resource, delete_resource, list_resources};
-pub use self::users::{create_user, unlock_user};
+pub use self::users::{create_user, revoke_user_tokens, unlock_user};
 
 use shared_core::db::BlockingError;
 

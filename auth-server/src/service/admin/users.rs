@@ -1,12 +1,16 @@
-//! Users created by the operator, under the same rules as signup.
+//! Users as the operator manages them: created under the same rules as signup, unlocked, their tokens
+//! revoked.
 
 use shared_core::clock;
 use shared_core::db::DbPool;
 use shared_core::FieldErrors;
 
 use super::{hash, AdminError};
-use crate::db::users;
+use shared_core::revocation::RevocationEvent;
+
+use crate::db::{sessions, tokens, users};
 use crate::password::{email, validation};
+use crate::service::revocation_events;
 
 /// Creates a user with the same rules as signup; returns the normalised email.
 pub async fn create_user(
@@ -55,6 +59,25 @@ pub async fn unlock_user(pool: &DbPool, raw_email: &str) -> Result<(String, bool
             .ok_or_else(|| AdminError::InvalidUser("no user with this email".into()))?;
         let cleared = users::clear_failed_logins(c, user.id)?;
         Ok((user.subject, cleared))
+    })
+    .await
+}
+
+/// Ends every token and browser session of the account with this email, as a password change does for the
+/// others (and tells the resource servers: a `user` revocation event). Returns the user's subject.
+pub async fn revoke_user_tokens(pool: &DbPool, raw_email: &str) -> Result<String, AdminError> {
+    let key = email::normalize(raw_email).map(|e| email::email_key(&e));
+    let key = key.ok_or_else(|| AdminError::InvalidUser("Enter a valid email address.".into()))?;
+    let now = clock::now();
+    pool.write(move |c| -> Result<String, AdminError> {
+        let user = users::find_by_email_key(c, &key)?
+            .ok_or_else(|| AdminError::InvalidUser("no user with this email".into()))?;
+        // No access token has id 0: none is kept.
+        let digests = tokens::revoke_user_tokens_except(c, user.id, 0, now)?;
+        sessions::delete_for_user(c, user.id)?;
+        let event = RevocationEvent::User { sub: user.subject.clone(), issued_before: now, kept: None, digests };
+        revocation_events::record(c, event, now)?;
+        Ok(user.subject)
     })
     .await
 }
