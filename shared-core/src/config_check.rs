@@ -40,33 +40,35 @@ pub async fn check(
     sqlite: EmbeddedMigrations,
     postgres: EmbeddedMigrations,
 ) -> Report {
-    let database = check_database(database, sqlite, postgres).await;
+    let (database, usable) = check_database(database, sqlite, postgres).await;
     let settings =
         serde_json::to_value(settings).unwrap_or_else(|e| serde_json::json!({ "unprintable": e.to_string() }));
-    Report { ok: database.reachable || database.note.as_deref() == Some(NOT_CREATED_YET), server, database, settings }
+    Report { ok: usable, server, database, settings }
 }
 
-const NOT_CREATED_YET: &str = "the SQLite file does not exist yet: the server creates it at its first start";
-
+/// The database's report, and whether the server can use it: reached, or a SQLite file it will create.
 async fn check_database(
     settings: &DatabaseSettings,
     sqlite: EmbeddedMigrations,
     postgres: EmbeddedMigrations,
-) -> DatabaseReport {
+) -> (DatabaseReport, bool) {
     let url = db::redacted_url(&settings.url);
     let parsed = match DatabaseUrl::parse(&settings.url) {
         Ok(parsed) => parsed,
         Err(error) => {
             let note = Some(error.to_string());
-            return DatabaseReport { backend: "unknown", url, reachable: false, pending_migrations: None, note };
+            return (
+                DatabaseReport { backend: "unknown", url, reachable: false, pending_migrations: None, note },
+                false,
+            );
         }
     };
     let backend = parsed.backend_name();
     if let DatabaseUrl::Sqlite(path) = &parsed {
         // Opening it would create it: a check changes nothing.
         if !Path::new(path).exists() {
-            let note = Some(NOT_CREATED_YET.to_owned());
-            return DatabaseReport { backend, url, reachable: false, pending_migrations: None, note };
+            let note = Some("the SQLite file does not exist yet: the server creates it at its first start".to_owned());
+            return (DatabaseReport { backend, url, reachable: false, pending_migrations: None, note }, true);
         }
     }
     let migrations = if backend == "sqlite" { sqlite } else { postgres };
@@ -82,8 +84,12 @@ async fn check_database(
         .map_err(|e: db::DbError| crate::report::Chain(&e).to_string())
     };
     match pending.await {
-        Ok(count) => DatabaseReport { backend, url, reachable: true, pending_migrations: Some(count), note: None },
-        Err(note) => DatabaseReport { backend, url, reachable: false, pending_migrations: None, note: Some(note) },
+        Ok(count) => {
+            (DatabaseReport { backend, url, reachable: true, pending_migrations: Some(count), note: None }, true)
+        }
+        Err(note) => {
+            (DatabaseReport { backend, url, reachable: false, pending_migrations: None, note: Some(note) }, false)
+        }
     }
 }
 

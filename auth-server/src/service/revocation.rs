@@ -44,7 +44,7 @@ pub async fn revoke(
         let (kind, ended) = if refresh_first {
             match revoke_refresh(c)? {
                 Some(ended) => (Some(REFRESH), ended),
-                None => (revoke_access(c)?.map(|ended| (ACCESS, ended))).map_or((None, vec![]), |(k, e)| (Some(k), e)),
+                None => revoke_access(c)?.map_or((None, vec![]), |ended| (Some(ACCESS), ended)),
             }
         } else {
             match revoke_access(c)? {
