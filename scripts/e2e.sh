@@ -239,6 +239,41 @@ if missing:
 PY
 }
 
+# traced_login RS_URL ID: a wrong-password login through the resource server's proxy, sent with X-Request-Id
+# ID; the answer must echo it.
+traced_login() {
+    local echoed
+    echoed=$(curl -sS -o /dev/null -D - -H "X-Request-Id: $2" -H 'Content-Type: application/json' \
+        -d '{"email":"nobody-traced@example.com","password":"not-the-password"}' "$1/users/token/" |
+        tr -d '\r' | sed -n 's/^x-request-id: //Ip')
+    [[ $echoed == "$2" ]] || { echo "X-Request-Id echoed: '$echoed', sent: '$2'"; return 1; }
+}
+
+# json_logs ID LOG...: every line of every LOG parses as a JSON object with time, level and target, and
+# each LOG has a line whose request_id is ID (the request crossed both servers).
+json_logs() {
+    "$py" - "$@" <<'PY'
+import json, sys
+trace, bad = sys.argv[1], 0
+for path in sys.argv[2:]:
+    traced = 0
+    for number, line in enumerate(open(path, errors="replace"), 1):
+        try:
+            record = json.loads(line)
+            ok = isinstance(record, dict) and all(isinstance(record.get(k), str) for k in ("time", "level", "target"))
+        except ValueError:
+            ok = False
+        if not ok:
+            bad += 1
+            print(f"{path.rsplit('/', 1)[-1]}:{number} is not a JSON log line: {line[:160].rstrip()}")
+            continue
+        traced += record.get("request_id") == trace
+    print(f"{path.rsplit('/', 1)[-1]}: {number} lines, {traced} with request id {trace}")
+    bad += traced == 0
+sys.exit(1 if bad else 0)
+PY
+}
+
 # no_secrets_in_logs SECRETS LOG...: no line of any LOG (audit lines included) contains a line of SECRETS.
 no_secrets_in_logs() {
     "$py" - "$@" <<'PY'
@@ -348,7 +383,13 @@ phase() {
     : >"$secrets"
     check "[$label] the audit probe: signup, login, a wrong password, refresh, password change, revocation" \
         audit_probe "$auth" "$rs" "$secrets"
+    local trace="e2e-$run_id-$label"
+    check "[$label] a login through the resource server answers with the X-Request-Id it was sent" \
+        traced_login "$rs" "$trace"
     stop_servers
+
+    check "[$label] every line of both logs is a JSON object (log.format=json) and one request id is in both" \
+        json_logs "$trace" "$work/$label-auth.log" "$work/$label-rs.log"
 
     check "[$label] the auth server's audit trail has JSON lines for login_succeeded, login_failed, token_issued" \
         audit_trail "$work/$label-auth.log"

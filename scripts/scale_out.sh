@@ -516,7 +516,7 @@ cli_env = {"PATH": E["PATH"], "HOME": E.get("HOME", "/"), "RUST_LOG": "warn",
 def cli(*args):
     done = subprocess.run([E["AUTH_BIN"], *args], env=cli_env, cwd=WORK, capture_output=True, text=True, timeout=60)
     fields = dict(line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line)
-    return done.returncode, fields, done.stdout + done.stderr
+    return done.returncode, fields, f"{done.stdout}{done.stderr}(exit status {done.returncode})"
 
 
 def client_credentials(base, client_id, secret):

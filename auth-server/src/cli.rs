@@ -190,7 +190,11 @@ pub fn run_admin(command: Command, settings: &Settings) -> Result<(), StartupErr
     if let Command::Config(ConfigCommand::Check { json }) = command {
         return Ok(runtime.block_on(crate::db::config_check(settings)).print(json)?);
     }
-    runtime.block_on(admin(command, settings))
+    // One connection: a command needs no more, and a pool that is still opening others when the process
+    // exits can crash it in libpq's exit handlers (seen as a CLI that printed its answer and still failed).
+    let mut settings = settings.clone();
+    settings.database.pool_size = 1;
+    runtime.block_on(admin(command, &settings))
 }
 
 async fn admin(command: Command, settings: &Settings) -> Result<(), StartupError> {

@@ -242,11 +242,11 @@ impl ResponseError for PageError {
             }
             _ if status == StatusCode::SERVICE_UNAVAILABLE => {
                 self.0.log_server_error();
-                ("The service is busy", Cow::Borrowed("Please try again in a moment."))
+                ("The service is busy", with_reference("Please try again in a moment."))
             }
             _ if status.is_server_error() => {
                 self.0.log_server_error();
-                ("Something went wrong", Cow::Borrowed("The server could not complete the request."))
+                ("Something went wrong", with_reference("The server could not complete the request."))
             }
             _ => ("This request cannot be completed", Cow::Owned(self.0.to_string())),
         };
@@ -264,6 +264,14 @@ impl ResponseError for PageError {
     }
 }
 
+/// A server error page's message, with the request id a support request can quote.
+fn with_reference(message: &'static str) -> Cow<'static, str> {
+    match shared_core::request_context::with_request_id(|id| id.map(str::to_owned)) {
+        Some(id) => Cow::Owned(format!("{message} (Reference: {id})")),
+        None => Cow::Borrowed(message),
+    }
+}
+
 /// 503s come in floods while a database or the auth server is down: one line a second says so.
 static UNAVAILABLE_LOG: Throttle = Throttle::new(std::time::Duration::from_secs(1));
 
@@ -273,9 +281,12 @@ impl Error {
         self.log_server_error();
         if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, "1"));
-            response.json(ErrorBody::new(ErrorCode::TemporarilyUnavailable, "the server is busy, retry shortly"))
+            response.json(
+                ErrorBody::new(ErrorCode::TemporarilyUnavailable, "the server is busy, retry shortly")
+                    .with_request_id(),
+            )
         } else {
-            response.json(ErrorBody::new(ErrorCode::ServerError, "internal server error"))
+            response.json(ErrorBody::new(ErrorCode::ServerError, "internal server error").with_request_id())
         }
     }
 

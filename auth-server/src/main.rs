@@ -6,9 +6,6 @@ use clap::Parser;
 
 fn main() {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format(shared_core::audit::format)
-        .init();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(e) => {
@@ -16,6 +13,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    shared_core::logging::init(settings.log.format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(async move {
             Application::build(settings).await?.run_until_stopped().await?;

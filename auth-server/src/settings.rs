@@ -38,6 +38,9 @@ hasher_threads = 0
 hasher_queue = 64
 client_cache_size = 10000
 
+[log]
+format = "text"
+
 [rate_limit]
 enabled = true
 per_minute = 30
@@ -93,6 +96,8 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// Per client IP: how many credential checks (password or client secret, each a bcrypt) it may cause.
     pub rate_limit: shared_core::rate_limit::RateLimitSettings,
+    /// Log lines: `text` for a terminal, `json` for a log pipeline (the level is `RUST_LOG`'s).
+    pub log: shared_core::logging::LogSettings,
     pub lockout: LockoutSettings,
     pub scopes: ScopeSettings,
     pub janitor: JanitorSettings,

@@ -89,8 +89,8 @@ impl Application {
                 .app_data(proxies.clone())
                 .app_data(body_timeout)
                 .wrap(routes::pages::security_headers())
+                .wrap(from_fn(shared_core::access_log::middleware))
                 .wrap(from_fn(request_context::middleware))
-                .wrap(shared_core::access_log::access_log())
                 .configure(|cfg| routes::configure(cfg, &origins))
         })
         .listen(listener)?

@@ -95,6 +95,11 @@ impl AuthClient {
             Some(bearer) => request.bearer_auth(bearer),
             None => request.basic_auth(&self.client_id, Some(&self.client_secret)),
         };
+        // One id follows the request across both servers' logs.
+        let request = match request_context::with_request_id(|id| id.map(str::to_owned)) {
+            Some(id) => request.header(request_context::REQUEST_ID_HEADER, id),
+            None => request,
+        };
         let response = request.send().await.map_err(transport(INTROSPECT))?;
         let status = response.status();
         if status.is_client_error() {
@@ -167,6 +172,11 @@ impl AuthClient {
         let request = match &self.introspection_token {
             Some(bearer) => request.bearer_auth(bearer),
             None => request.basic_auth(&self.client_id, Some(&self.client_secret)),
+        };
+        // One id follows the request across both servers' logs.
+        let request = match request_context::with_request_id(|id| id.map(str::to_owned)) {
+            Some(id) => request.header(request_context::REQUEST_ID_HEADER, id),
+            None => request,
         };
         request.send().await.map_err(transport(REVOCATIONS))
     }

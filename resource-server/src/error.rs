@@ -218,9 +218,9 @@ impl Error {
                 Self::AuthServer(_) => "the authorization server cannot be reached; retry shortly",
                 _ => "the server is busy, retry shortly",
             };
-            response.json(ErrorBody::new(ErrorCode::TemporarilyUnavailable, description))
+            response.json(ErrorBody::new(ErrorCode::TemporarilyUnavailable, description).with_request_id())
         } else {
-            response.json(ErrorBody::new(ErrorCode::ServerError, "internal server error"))
+            response.json(ErrorBody::new(ErrorCode::ServerError, "internal server error").with_request_id())
         }
     }
 }

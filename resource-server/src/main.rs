@@ -39,9 +39,6 @@ enum ConfigCommand {
 
 fn main() {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format(shared_core::audit::format)
-        .init();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(e) => {
@@ -49,6 +46,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    shared_core::logging::init(settings.log.format);
     let result: Result<(), startup::StartupError> = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(async move {
             Application::build(settings).await?.run_until_stopped().await?;
@@ -60,6 +58,9 @@ fn main() {
             .map_err(Into::into)
             .and_then(|runtime| Ok(runtime.block_on(resource_server::db::config_check(&settings)).print(json)?)),
         Command::Migrate => {
+            // One connection: see the auth server's `run_admin`.
+            let mut settings = settings.clone();
+            settings.database.pool_size = 1;
             tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Into::into).and_then(|runtime| {
                 runtime.block_on(startup::prepare_database(&settings)).map(|_| println!("database is up to date"))
             })

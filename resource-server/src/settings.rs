@@ -45,6 +45,9 @@ max_concurrent_introspections = 64
 breaker_failures = 5
 breaker_open_ms = 5000
 
+[log]
+format = "text"
+
 [rate_limit]
 enabled = true
 per_minute = 30
@@ -67,6 +70,8 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// Per client IP: the account calls it may proxy (signup, login, password change).
     pub rate_limit: shared_core::rate_limit::RateLimitSettings,
+    /// Log lines: `text` for a terminal, `json` for a log pipeline (the level is `RUST_LOG`'s).
+    pub log: shared_core::logging::LogSettings,
 }
 
 /// How to reach and authenticate to the authorization server.

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use shared_core::api_doc::OpenApiDocument;
 use shared_core::body::BodyTimeout;
 use shared_core::client_ip::TrustedProxies;
 use shared_core::db::{build_pool, DbPool};
 use shared_core::rate_limit::IpRateLimiter;
+use shared_core::request_context;
 
 use crate::auth_client::AuthClient;
 use crate::db;
@@ -83,7 +85,8 @@ impl Application {
                 .app_data(
                     web::QueryConfig::default().error_handler(|e, _| Error::BadRequest(e.to_string().into()).into()),
                 )
-                .wrap(shared_core::access_log::access_log())
+                .wrap(from_fn(shared_core::access_log::middleware))
+                .wrap(from_fn(request_context::middleware))
                 .configure(routes::configure)
         })
         .listen(listener)?

@@ -60,24 +60,6 @@ fn line(event: &impl Serialize, context: &Context, time: chrono::DateTime<chrono
     serde_json::Value::Object(object).to_string()
 }
 
-/// The log format of both servers: env_logger's usual lines, except audit lines, written bare so that each
-/// is a JSON document.
-pub fn format(buf: &mut env_logger::fmt::Formatter, record: &log::Record<'_>) -> std::io::Result<()> {
-    use std::io::Write;
-    if record.target() == TARGET {
-        return writeln!(buf, "{}", record.args());
-    }
-    let level_style = buf.default_level_style(record.level());
-    writeln!(
-        buf,
-        "[{} {level_style}{:<5}{level_style:#} {}] {}",
-        buf.timestamp(),
-        record.level(),
-        record.target(),
-        record.args()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,7 +72,8 @@ async fn check_database(
         }
     }
     let migrations = if backend == "sqlite" { sqlite } else { postgres };
-    let database = settings.clone();
+    // One connection: a check needs no more (and a pool still opening others at exit can crash libpq).
+    let database = DatabaseSettings { pool_size: 1, ..settings.clone() };
     let pending = async move {
         let pool = tokio::task::spawn_blocking(move || db::build_pool(&database)).await.map_err(|e| e.to_string())?;
         let pool = pool.map_err(|e| crate::report::Chain(&e).to_string())?;

@@ -180,6 +180,8 @@ pub struct CapturedLine {
     pub target: String,
     pub level: log::Level,
     pub message: String,
+    /// The request id the servers' log format would print with the line (the request being answered).
+    pub request_id: Option<String>,
 }
 
 static CAPTURE: LogCapture = LogCapture { lines: std::sync::Mutex::new(Vec::new()) };
@@ -197,12 +199,23 @@ impl log::Log for LogCapture {
                 target: record.target().to_owned(),
                 level: record.level(),
                 message: record.args().to_string(),
+                request_id: request_id(),
             };
             self.lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(line);
         }
     }
 
     fn flush(&self) {}
+}
+
+#[cfg(feature = "actix")]
+fn request_id() -> Option<String> {
+    crate::request_context::with_request_id(|id| id.map(str::to_owned))
+}
+
+#[cfg(not(feature = "actix"))]
+fn request_id() -> Option<String> {
+    None
 }
 
 impl LogCapture {

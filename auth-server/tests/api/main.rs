@@ -26,6 +26,7 @@ mod openapi;
 mod password_change;
 mod rate_limits;
 mod refresh;
+mod request_ids;
 mod revocation;
 mod revocation_events;
 mod rotation_races;

@@ -28,6 +28,7 @@ use shared_core::db::DbPool;
 use shared_core::digest::token_digest_bytes;
 use shared_core::oauth::IntrospectionResponse;
 use shared_core::report::{Chain, Throttle};
+use shared_core::request_context;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use self::breaker::{BreakerState, CircuitBreaker};
@@ -296,7 +297,9 @@ impl Inner {
             return Err(UpstreamError::CircuitOpen.into());
         }
         // Its own task, so that it finishes (and frees its slot) even when every caller waiting on it is gone.
-        let task = tokio::spawn(self.clone().fly(key, token.to_owned(), now, slot));
+        // In the asking request's context: its id goes along to the auth server (and into the log lines).
+        let context = request_context::current();
+        let task = tokio::spawn(request_context::scope(context, self.clone().fly(key, token.to_owned(), now, slot)));
         let inner = self.clone();
         let flight = async move {
             task.await.unwrap_or_else(|_| {

@@ -9,7 +9,7 @@ use shared_core::body;
 use shared_core::field_errors::required_text;
 use shared_core::oauth::TokenRequest;
 use shared_core::report::Throttle;
-use shared_core::request_context::{self, RequestContext};
+use shared_core::request_context;
 use shared_core::FieldErrors;
 
 use crate::auth_client::Upstream;
@@ -38,21 +38,19 @@ fn account_answer(upstream: Upstream, endpoint: &'static str) -> Result<HttpResp
     }
 }
 
-/// The proxied call's context: the client's address (through `http.trusted_proxies` only) and request id,
-/// which go along to the auth server. A call that will check a password or create an account is counted
-/// against the address first (`rate_limit`): over the limit, 429 before anything is forwarded.
-fn proxied_for(req: &HttpRequest, state: &AppState, counted: bool) -> Result<RequestContext, Error> {
-    let context = request_context::of(req);
-    if counted {
-        state.account_calls.check(context.client_ip).map_err(|wait| {
-            if let Some(held_back) = RATE_LIMITED_AUDIT.admit() {
-                let event = json!({"event": "rate_limited", "limit": "account_calls", "held_back": held_back});
-                shared_core::audit::emit_for(&context, &event);
-            }
-            Error::TooManyAttempts { retry_after: wait.secs() }
-        })?;
-    }
-    Ok(context)
+/// A call that will check a password or create an account is counted against the client's address
+/// (through `http.trusted_proxies` only) first: over the limit, 429 before anything is forwarded. The
+/// address and the request id go along to the auth server (`AuthClient` reads them from the request's
+/// context).
+fn admit_account_call(state: &AppState) -> Result<(), Error> {
+    let context = request_context::current();
+    state.account_calls.check(context.client_ip).map_err(|wait| {
+        if let Some(held_back) = RATE_LIMITED_AUDIT.admit() {
+            let event = json!({"event": "rate_limited", "limit": "account_calls", "held_back": held_back});
+            shared_core::audit::emit_for(&context, &event);
+        }
+        Error::TooManyAttempts { retry_after: wait.secs() }
+    })
 }
 
 /// Rate-limit refusals come in floods: one audit line a second, with the count of the others.
@@ -91,10 +89,9 @@ pub async fn signup(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let request: SignupRequest = body::json_or_form(&req, payload).await?;
-    let context = proxied_for(&req, &state, true)?;
+    admit_account_call(&state)?;
     let body = json!(request);
-    let call = state.auth.account(reqwest::Method::POST, "/users/signup/", None, &body);
-    let upstream = request_context::scope(context, call).await?;
+    let upstream = state.auth.account(reqwest::Method::POST, "/users/signup/", None, &body).await?;
     account_answer(upstream, "signup")
 }
 
@@ -121,8 +118,8 @@ pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<App
         password: Some(password),
         ..TokenRequest::default()
     };
-    let context = proxied_for(&req, &state, true)?;
-    Ok(pass_through(request_context::scope(context, state.auth.token(grant)).await?))
+    admit_account_call(&state)?;
+    Ok(pass_through(state.auth.token(grant).await?))
 }
 
 /// `POST /users/token/refresh/` `{refresh}` → the refresh_token grant.
@@ -151,8 +148,7 @@ pub async fn refresh(
         refresh_token: Some(refresh_token),
         ..TokenRequest::default()
     };
-    let context = proxied_for(&req, &state, false)?;
-    Ok(pass_through(request_context::scope(context, state.auth.token(grant)).await?))
+    Ok(pass_through(state.auth.token(grant).await?))
 }
 
 /// `PUT /users/password/` → auth `PUT /users/password/` with the caller's `Authorization` header.
@@ -182,9 +178,9 @@ pub async fn change_password(
         return Err(Error::InvalidToken { token_sent: false });
     }
     let request: PasswordChangeRequest = body::json_or_form(&req, payload).await?;
-    let context = proxied_for(&req, &state, true)?;
+    admit_account_call(&state)?;
     let body = json!(request);
     let call = state.auth.account(reqwest::Method::PUT, "/users/password/", authorization.as_deref(), &body);
-    let upstream = request_context::scope(context, call).await?;
+    let upstream = call.await?;
     account_answer(upstream, "password change")
 }

@@ -15,6 +15,7 @@ mod openapi;
 mod outage;
 mod paging;
 mod proxies;
+mod request_ids;
 mod revocation_stream;
 mod token_cache;
 mod walkthrough;

@@ -84,11 +84,20 @@ pub struct ErrorBody {
     pub error: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error_description: Option<String>,
+    /// On a server error only: the request's id, which its log lines carry, for a support request to quote.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_id: Option<String>,
 }
 
 impl ErrorBody {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { error: code.as_str().to_owned(), error_description: Some(description.into()) }
+        Self { error: code.as_str().to_owned(), error_description: Some(description.into()), request_id: None }
+    }
+
+    /// The body with the id of the request being answered.
+    #[cfg(feature = "actix")]
+    pub fn with_request_id(self) -> Self {
+        Self { request_id: crate::request_context::with_request_id(|id| id.map(str::to_owned)), ..self }
     }
 }
 
@@ -119,7 +128,7 @@ mod tests {
 
     #[test]
     fn error_bodies_carry_the_code_and_skip_an_absent_description() {
-        let body = ErrorBody { error: ErrorCode::NotFound.to_string(), error_description: None };
+        let body = ErrorBody { error: ErrorCode::NotFound.to_string(), error_description: None, request_id: None };
         assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":"not_found"}"#);
         assert_eq!(ErrorBody::new(ErrorCode::AccessDenied, "x").error, "access_denied");
     }
