@@ -6,6 +6,7 @@ use clap::Parser;
 
 fn main() {
     let cli = Cli::parse();
+    let json = cli.json;
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format(shared_core::audit::format)
         .init();
@@ -21,7 +22,7 @@ fn main() {
             Application::build(settings).await?.run_until_stopped().await?;
             Ok(())
         }),
-        command => run_admin(command, &settings),
+        command => run_admin(command, json, &settings),
     };
     if let Err(e) = result {
         eprintln!("auth-server: {}", shared_core::report::Chain(&*e));
