@@ -55,6 +55,11 @@ shared_core::on_both_backends! {
         let wrong = grant_answer(&app, "dana@example.com", "not-the-password").await;
         assert_eq!(wrong.0, 400);
         assert_eq!(grant_answer(&app, "dana@example.com", PASSWORD).await, wrong, "nothing tells disabled from wrong");
+        let browser = Browser::new();
+        let login = browser.get(&app.url(&format!("/o/authorize/?response_type=code&client_id={WEB_ID}&redirect_uri={WEB_REDIRECT}&scope=openid&code_challenge={challenge}&code_challenge_method=S256"))).await;
+        let answer = browser.sign_in(&app, &login.text().await.unwrap(), "dana@example.com").await;
+        assert_eq!(answer.status(), 200);
+        assert!(answer.text().await.unwrap().contains(r#"name="password""#), "the login page again, as for a wrong password");
         assert!(!app.is_active(str_of(&tokens, "access_token")).await);
         assert_oauth_error(app.refresh(str_of(&tokens, "refresh_token")).await, 400, "invalid_grant").await;
         let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", WEB_REDIRECT), ("code_verifier", verifier.as_str())];
