@@ -23,6 +23,7 @@ pub enum Failure {
     UnknownUser,
     WrongPassword,
     Locked,
+    Disabled,
 }
 
 #[derive(Debug, Serialize)]

@@ -6,6 +6,7 @@ use clap::Parser;
 
 fn main() {
     let cli = Cli::parse();
+    let json = cli.json;
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(e) => {
@@ -19,7 +20,7 @@ fn main() {
             Application::build(settings).await?.run_until_stopped().await?;
             Ok(())
         }),
-        command => run_admin(command, &settings),
+        command => run_admin(command, json, &settings),
     };
     if let Err(e) = result {
         eprintln!("auth-server: {}", shared_core::report::Chain(&*e));

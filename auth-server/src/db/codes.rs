@@ -107,3 +107,8 @@ pub fn delete_expired(conn: &mut DbConn, now: i64, keep_used_for: i64, batch: i6
     }
     exec::execute(conn, diesel::delete(authorization_codes::table.filter(authorization_codes::id.eq_any(&ids))))
 }
+
+/// Deletes every code of a user, used or not (the user was disabled): none can be exchanged any more.
+pub fn delete_for_user(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    exec::execute(conn, diesel::delete(authorization_codes::table.filter(authorization_codes::user_id.eq(user_id))))
+}

@@ -9,6 +9,7 @@ pub mod resources;
 pub mod revocation_log;
 pub mod schema;
 pub mod sessions;
+pub mod token_admin;
 pub mod tokens;
 pub mod users;
 

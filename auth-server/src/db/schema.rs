@@ -13,6 +13,7 @@ diesel::table! {
         failures_since -> BigInt,
         locked_until -> BigInt,
         lockouts -> BigInt,
+        disabled_at -> BigInt,
     }
 }
 

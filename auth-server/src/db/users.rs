@@ -17,6 +17,8 @@ pub struct User {
     pub locked_until: i64,
     /// Locks in a row since the last successful sign-in.
     pub lockouts: i64,
+    /// Disabled since this time (epoch seconds; 0: enabled).
+    pub disabled_at: i64,
 }
 
 /// The columns a [`User`] is read from.
@@ -31,6 +33,7 @@ const USER_COLUMNS: (
     users::failed_logins,
     users::locked_until,
     users::lockouts,
+    users::disabled_at,
 ) = (
     users::id,
     users::subject,
@@ -39,6 +42,7 @@ const USER_COLUMNS: (
     users::failed_logins,
     users::locked_until,
     users::lockouts,
+    users::disabled_at,
 );
 
 #[derive(Insertable)]
@@ -69,6 +73,18 @@ pub fn find_by_email_key(conn: &mut DbConn, email_key: &str) -> QueryResult<Opti
 
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
     exec::first(conn, users::table.find(id).select(USER_COLUMNS)).optional()
+}
+
+/// Whether the user may be issued tokens: it exists and is not disabled. On PostgreSQL it share-locks the
+/// row until the transaction ends, so that a concurrent `user disable` (which updates the row) either
+/// waits for this grant's tokens, and then revokes them, or commits first and is seen here.
+pub fn lock_enabled(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    let query = users::table.find(id).select(users::disabled_at);
+    let disabled_at: Option<i64> = match conn {
+        DbConn::Postgres(pg) => query.for_share().first(pg).optional()?,
+        DbConn::Sqlite(sqlite) => query.first(sqlite).optional()?,
+    };
+    Ok(disabled_at == Some(0))
 }
 
 pub fn set_password_hash(conn: &mut DbConn, id: i64, hash: &str, now: i64) -> QueryResult<usize> {
@@ -132,4 +148,72 @@ pub fn clear_failed_logins(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
         )),
     )?;
     Ok(changed > 0)
+}
+
+/// A user as the operator sees it (`user list`, `user show`): never the password hash.
+#[derive(Debug, Clone, Queryable)]
+pub struct UserRecord {
+    pub id: i64,
+    pub subject: String,
+    pub email: String,
+    pub created_at: i64,
+    pub password_changed_at: i64,
+    pub failed_logins: i64,
+    pub locked_until: i64,
+    pub disabled_at: i64,
+}
+
+#[allow(clippy::type_complexity)]
+const RECORD_COLUMNS: (
+    users::id,
+    users::subject,
+    users::email,
+    users::created_at,
+    users::password_changed_at,
+    users::failed_logins,
+    users::locked_until,
+    users::disabled_at,
+) = (
+    users::id,
+    users::subject,
+    users::email,
+    users::created_at,
+    users::password_changed_at,
+    users::failed_logins,
+    users::locked_until,
+    users::disabled_at,
+);
+
+/// Every user, oldest first; with `key_contains`, those whose (lower-cased) email contains it.
+pub fn list(conn: &mut DbConn, key_contains: Option<&str>) -> QueryResult<Vec<UserRecord>> {
+    let query = users::table.order(users::id).select(RECORD_COLUMNS);
+    match key_contains {
+        Some(part) => {
+            // LIKE's own wildcards in the text match themselves.
+            let escaped = part.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            exec::load(conn, query.filter(users::email_key.like(format!("%{escaped}%")).escape('\\')))
+        }
+        None => exec::load(conn, query),
+    }
+}
+
+pub fn find_record_by_email_key(conn: &mut DbConn, email_key: &str) -> QueryResult<Option<UserRecord>> {
+    exec::first(conn, users::table.filter(users::email_key.eq(email_key)).select(RECORD_COLUMNS)).optional()
+}
+
+/// Disables (`at` > 0) or enables (`at` == 0) the user; `true` if that changed anything. Updating the row
+/// also locks it against token rotations until the transaction ends (see `db::tokens`).
+pub fn set_disabled_at(conn: &mut DbConn, id: i64, at: i64) -> QueryResult<bool> {
+    let target = users::table.find(id);
+    let changed = if at == 0 {
+        exec::execute(conn, diesel::update(target.filter(users::disabled_at.ne(0))).set(users::disabled_at.eq(0)))?
+    } else {
+        exec::execute(conn, diesel::update(target.filter(users::disabled_at.eq(0))).set(users::disabled_at.eq(at)))?
+    };
+    Ok(changed > 0)
+}
+
+/// Deletes the user; their tokens, sessions, consents and codes go with it (`ON DELETE CASCADE`).
+pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+    exec::execute(conn, diesel::delete(users::table.find(id)))
 }

@@ -105,7 +105,10 @@ pub async fn change_password(
     let attempt = Attempt { method: Method::PasswordChange, client_id: None };
     match verify_password(state, &user, old_password, attempt, now).await? {
         PasswordCheck::Correct => {}
-        PasswordCheck::Wrong => return Err(FieldErrors::single("old_password", WRONG_PASSWORD).into()),
+        // A disabled user's tokens were revoked with the disabling: this is a race lost by a hair.
+        PasswordCheck::Wrong | PasswordCheck::Disabled => {
+            return Err(FieldErrors::single("old_password", WRONG_PASSWORD).into())
+        }
         PasswordCheck::Locked { until } => {
             return Err(Error::TooManyAttempts { retry_after: u64::try_from(until - now).unwrap_or(1).max(1) })
         }

@@ -95,6 +95,11 @@ pub async fn exchange_code(
             // An error rolls the use of the code back: a refused exchange does not burn it.
             target.check_scope(&scope)?;
         }
+        // A disabling deletes the user's codes; the lock covers a code issued while it ran (see
+        // `users::lock_enabled`).
+        if !users::lock_enabled(c, code.user_id)? {
+            return Ok(Err(Refused::Invalid("the user may no longer sign in")));
+        }
         let Some(user) = users::find(c, code.user_id)? else {
             return Ok(Err(Refused::Invalid("the user no longer exists")));
         };

@@ -97,6 +97,10 @@ async fn password_grant(
     let access = sign_ahead(&policy, AccessToken::of(client.access_token_format, subject), now).await?;
     let (client_id, user_subject) = (client.client_id.clone(), user.subject.clone());
     let response = db::write(&state.pool, move |c| {
+        // Disabled (or deleted) since its password was checked: the same answer as a wrong password.
+        if !users::lock_enabled(c, user.id)? {
+            return Err(Error::oauth(ErrorCode::InvalidGrant, "invalid credentials given"));
+        }
         let family = uuid::Uuid::new_v4().to_string();
         let grant = Grant {
             access,
@@ -226,12 +230,17 @@ async fn refresh_grant(
             }
             None => old.audience.clone(),
         };
+        // A JWT names its user; the audit trail too. (The user's row is share-locked above, so a disabling
+        // has either committed and shows here, or waits for this rotation and then revokes its tokens.)
+        let user = users::find(c, old.user_id)?;
+        if user.as_ref().is_some_and(|user| user.disabled_at != 0) {
+            return Err(Error::oauth(ErrorCode::InvalidGrant, "the refresh token was revoked"));
+        }
+        let subject = user.map(|user| user.subject);
         // The access token issued with the old refresh token ends with it.
         let ended = tokens::revoke_access_of_refresh(c, old.id, at)?;
         let recorded = !ended.is_empty();
         revocation_events::record(c, RevocationEvent::Tokens { digests: ended }, at)?;
-        // A JWT names its user; the audit trail too.
-        let subject = users::find(c, old.user_id)?.map(|user| user.subject);
         let scope = scope.to_string();
         let jwt = Subject {
             client_id: &client.client_id,

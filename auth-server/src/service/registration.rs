@@ -4,7 +4,7 @@
 use super::grants::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, SUPPORTED_GRANTS};
 
 /// A client's properties, but for its id and secret.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ClientProfile {
     pub name: String,
     pub grant_types: Vec<String>,

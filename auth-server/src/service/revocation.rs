@@ -27,38 +27,50 @@ pub async fn revoke(
     let hash = token_digest(&token);
     let refresh_first = hint.as_deref() == Some("refresh_token");
     let client_id = client.client_id.clone();
-    let ended_kind = db::write(&state.pool, move |c| -> Result<Option<&'static str>, Error> {
-        // The access tokens that ended, for the resource servers (a refresh token is never theirs to check).
-        let revoke_refresh = |c: &mut DbConn| -> Result<Option<Vec<String>>, Error> {
-            match tokens::revoke_refresh(c, &hash, client.pk, now)? {
-                // Revoking a refresh token also revokes the access tokens issued with it.
-                Some(id) => Ok(Some(tokens::revoke_access_of_refresh(c, id, now)?)),
-                None => Ok(None),
-            }
-        };
-        let revoke_access = |c: &mut DbConn| -> Result<Option<Vec<String>>, Error> {
-            Ok(tokens::revoke_access(c, &hash, client.pk, now)?.then(|| vec![hash.clone()]))
-        };
-        const ACCESS: &str = "access_token";
-        const REFRESH: &str = "refresh_token";
-        let (kind, ended) = if refresh_first {
-            match revoke_refresh(c)? {
-                Some(ended) => (Some(REFRESH), ended),
-                None => revoke_access(c)?.map_or((None, vec![]), |ended| (Some(ACCESS), ended)),
-            }
-        } else {
-            match revoke_access(c)? {
-                Some(ended) => (Some(ACCESS), ended),
-                None => revoke_refresh(c)?.map_or((None, vec![]), |ended| (Some(REFRESH), ended)),
-            }
-        };
-        revocation_events::record(c, RevocationEvent::Tokens { digests: ended }, now)?;
-        Ok(kind)
-    })
-    .await?;
+    let ended_kind = db::write(&state.pool, move |c| Ok(end_token(c, &hash, client.pk, refresh_first, now)?)).await?;
     state.revocations.wake();
     if let Some(kind) = ended_kind {
         audit::emit(Event::TokenRevoked { client_id: &client_id, kind });
     }
     Ok(())
+}
+
+pub const ACCESS_TOKEN: &str = "access_token";
+pub const REFRESH_TOKEN: &str = "refresh_token";
+
+/// Revokes the token with digest `hash` if it belongs to `client_pk`, looking among refresh tokens first
+/// when `refresh_first`, and appends what ended to the revocation log, in the caller's transaction.
+/// Returns what it ended: [`ACCESS_TOKEN`], [`REFRESH_TOKEN`] (with the access tokens issued with it), or
+/// `None` when the client has no such live token. The admin CLI's `token revoke` runs it too.
+pub fn end_token(
+    c: &mut DbConn,
+    hash: &str,
+    client_pk: i64,
+    refresh_first: bool,
+    now: i64,
+) -> diesel::QueryResult<Option<&'static str>> {
+    // The access tokens that ended, for the resource servers (a refresh token is never theirs to check).
+    let revoke_refresh = |c: &mut DbConn| -> diesel::QueryResult<Option<Vec<String>>> {
+        match tokens::revoke_refresh(c, hash, client_pk, now)? {
+            // Revoking a refresh token also revokes the access tokens issued with it.
+            Some(id) => Ok(Some(tokens::revoke_access_of_refresh(c, id, now)?)),
+            None => Ok(None),
+        }
+    };
+    let revoke_access = |c: &mut DbConn| -> diesel::QueryResult<Option<Vec<String>>> {
+        Ok(tokens::revoke_access(c, hash, client_pk, now)?.then(|| vec![hash.to_owned()]))
+    };
+    let (kind, ended) = if refresh_first {
+        match revoke_refresh(c)? {
+            Some(ended) => (Some(REFRESH_TOKEN), ended),
+            None => revoke_access(c)?.map_or((None, vec![]), |ended| (Some(ACCESS_TOKEN), ended)),
+        }
+    } else {
+        match revoke_access(c)? {
+            Some(ended) => (Some(ACCESS_TOKEN), ended),
+            None => revoke_refresh(c)?.map_or((None, vec![]), |ended| (Some(REFRESH_TOKEN), ended)),
+        }
+    };
+    revocation_events::record(c, RevocationEvent::Tokens { digests: ended }, now)?;
+    Ok(kind)
 }

@@ -6,7 +6,8 @@
 //! `lockout.first_lock_secs`, each further lock twice as long up to `lockout.max_lock_secs`; the counts live
 //! in the user's row, so every instance sees them. While locked, even the right password is refused, and
 //! the answer is the wrong password's, in the same time (no bcrypt runs): saying "locked" to whoever
-//! typed an email would tell them the account exists.
+//! typed an email would tell them the account exists. A disabled account (`user disable`) is refused the
+//! same way, for the same reason.
 
 use shared_core::token_digest;
 
@@ -28,6 +29,8 @@ pub enum PasswordCheck {
     Locked {
         until: i64,
     },
+    /// The account is disabled; the password was not compared.
+    Disabled,
 }
 
 /// Who is signing in, for the audit trail.
@@ -37,8 +40,8 @@ pub struct Attempt<'a> {
     pub client_id: Option<&'a str>,
 }
 
-/// The user with this email and password, or `None` (unknown, wrong password or locked: the caller cannot
-/// tell which). Unknown users take as long as known ones; no connection is held while bcrypt runs.
+/// The user with this email and password, or `None` (unknown, wrong password, locked or disabled: the
+/// caller cannot tell which). Unknown users take as long as known ones; no connection is held while bcrypt runs.
 pub async fn check_password(
     state: &AppState,
     username: &str,
@@ -82,6 +85,11 @@ pub async fn verify_password(
         email: Some(&user.email),
         reason,
     };
+    if user.disabled_at != 0 {
+        state.hasher.verify(password, None).await?;
+        audit::emit(failed(Failure::Disabled));
+        return Ok(PasswordCheck::Disabled);
+    }
     if user.locked_until > now {
         state.hasher.verify(password, None).await?;
         audit::emit(failed(Failure::Locked));

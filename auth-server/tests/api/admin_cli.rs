@@ -5,14 +5,19 @@ use std::process::{Command, Output};
 use crate::browser::*;
 use crate::helpers::*;
 
-fn cli(app: &TestApp, args: &[&str]) -> Output {
+pub(crate) fn cli(app: &TestApp, args: &[&str]) -> Output {
     let output = run(app, args);
     assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     output
 }
 
 /// The command's output, succeeded or not.
-fn run(app: &TestApp, args: &[&str]) -> Output {
+pub(crate) fn run(app: &TestApp, args: &[&str]) -> Output {
+    command(app, args).output().expect("run auth-server")
+}
+
+/// The real binary with `args`, on the test's database, logging warnings only.
+pub(crate) fn command(app: &TestApp, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_auth-server"));
     // Only this test's settings: none a developer exported.
     for (name, _) in std::env::vars_os() {
@@ -24,12 +29,11 @@ fn run(app: &TestApp, args: &[&str]) -> Output {
         .args(args)
         .env("AUTH_SERVER__DATABASE__URL", &app.db.url)
         .env("AUTH_SERVER__SECURITY__BCRYPT_COST", "4")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run auth-server")
+        .env("RUST_LOG", "warn");
+    command
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 

@@ -7,6 +7,8 @@ mod browser;
 mod helpers;
 
 mod admin_cli;
+mod admin_cli_json;
+mod admin_cli_users;
 mod audiences;
 mod audit;
 mod authorize_errors;

@@ -304,6 +304,11 @@ pub async fn list_clients(pool: &DbPool) -> Result<Vec<ClientRow>, AdminError> {
     pool.read(|c| Ok(clients::list(c)?)).await
 }
 
+/// The client with this id; `NoSuchClient` when there is none.
+pub async fn show_client(pool: &DbPool, client_id: &str) -> Result<ClientRow, AdminError> {
+    find_client(pool, client_id).await?.ok_or_else(|| AdminError::NoSuchClient(client_id.to_owned()))
+}
+
 /// Deletes a client and, with it, every token it holds; resource servers hear of it as a revocation event.
 pub async fn delete_client(pool: &DbPool, client_id: &str) -> Result<(), AdminError> {
     let id = client_id.to_owned();

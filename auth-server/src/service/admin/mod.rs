@@ -1,17 +1,22 @@
 //! Administration shared by the CLI and start-up: clients (create, update, list, rotate, delete, bootstrap
-//! from the settings), users and signing keys. Every database step goes through the pool's `read` / `write`
+//! from the settings), users, single tokens and signing keys. Every database step goes through the pool's `read` / `write`
 //! like any request's; bcrypt runs on a blocking thread before the write, never while a connection is held.
 
 mod clients;
 mod resources;
+mod tokens;
 mod users;
 
 pub use self::clients::{
-    bootstrap_client, check_secret, create_client, delete_client, list_clients, profile_of, rotate_secret,
+    bootstrap_client, check_secret, create_client, delete_client, list_clients, profile_of, rotate_secret, show_client,
     update_client, BootstrapOutcome, ClientChanges, ClientSpec, CreatedClient,
 };
 pub use self::resources::{bootstrap_resource, create_resource, delete_resource, list_resources};
-pub use self::users::{create_user, revoke_user_tokens, unlock_user};
+pub use self::tokens::{revoke_token, RevokedToken};
+pub use self::users::{
+    create_user, delete_user, disable_user, enable_user, list_users, revoke_user_tokens, set_password, show_user,
+    unlock_user, UserDetails, UserState, UserSummary,
+};
 
 use shared_core::db::BlockingError;
 
@@ -29,6 +34,8 @@ pub enum AdminError {
     ResourceExists(String),
     #[error("no resource with identifier {0:?}")]
     NoSuchResource(String),
+    #[error("no such token: this server did not issue it, or it expired and was swept")]
+    NoSuchToken,
     #[error("invalid user: {0}")]
     InvalidUser(String),
     #[error("database access failed")]
