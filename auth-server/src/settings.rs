@@ -43,6 +43,10 @@ enabled = true
 per_minute = 30
 burst = 10
 
+[metrics]
+enabled = true
+listen = ""
+
 [lockout]
 max_failures = 5
 window_secs = 900
@@ -93,6 +97,8 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// Per client IP: how many credential checks (password or client secret, each a bcrypt) it may cause.
     pub rate_limit: shared_core::rate_limit::RateLimitSettings,
+    /// `GET /metrics` (Prometheus): on or off, and on the public port or a private one.
+    pub metrics: shared_core::metrics::MetricsSettings,
     pub lockout: LockoutSettings,
     pub scopes: ScopeSettings,
     pub janitor: JanitorSettings,
@@ -339,6 +345,7 @@ impl Settings {
                 .into());
         }
         shared_core::client_ip::TrustedProxies::parse(&self.http.trusted_proxies)?;
+        self.metrics.validate()?;
         if self.sessions.lifetime_secs <= 0 || self.authorization.code_lifetime_secs <= 0 {
             return Err("sessions.lifetime_secs and authorization.code_lifetime_secs must be positive".into());
         }

@@ -50,6 +50,10 @@ enabled = true
 per_minute = 30
 burst = 10
 
+[metrics]
+enabled = true
+listen = ""
+
 [cache]
 ttl_secs = 60
 ttl_without_stream_secs = 5
@@ -67,6 +71,8 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// Per client IP: the account calls it may proxy (signup, login, password change).
     pub rate_limit: shared_core::rate_limit::RateLimitSettings,
+    /// `GET /metrics` (Prometheus): on or off, and on the public port or a private one.
+    pub metrics: shared_core::metrics::MetricsSettings,
 }
 
 /// How to reach and authenticate to the authorization server.
@@ -204,6 +210,7 @@ impl Settings {
         }
         shared_core::client_ip::TrustedProxies::parse(&settings.http.trusted_proxies)
             .map_err(config::ConfigError::Message)?;
+        settings.metrics.validate().map_err(config::ConfigError::Message)?;
         for (name, value) in urls.into_iter().filter(|(name, value)| *name == "base_url" || !value.is_empty()) {
             url::Url::parse(value).map_err(|e| config::ConfigError::Message(format!("auth.{name} {value:?}: {e}")))?;
         }

@@ -18,6 +18,8 @@ pub mod db;
 pub mod digest;
 pub mod field_errors;
 pub mod items;
+#[cfg(feature = "actix")]
+pub mod metrics;
 pub mod oauth;
 pub mod price;
 #[cfg(feature = "actix")]
