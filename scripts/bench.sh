@@ -4,10 +4,11 @@
 # prepares users, tokens, items and a browser sign-in (login and consent pages) over HTTP, seeds bulk rows
 # straight in SQL, and runs each scenario with wrk (Debian's package, installed if missing) for a fixed
 # time. One line per scenario: requests/s, p50 and p99 latency, non-2xx count and the ratio to the ceiling,
-# which is `GET /health/live` of the same server in the same run. The revocation_latency rows are no wrk
-# runs: their p50 and p99 are the times from a revocation's answer to the resource server's first 401 for
-# that (cached) token, measured by scripts/bench/revocation_latency.py. password_flood_unknown_client is the
-# password grant of the legitimate client (2 connections) while 64 more connections send password grants in
+# which is `GET /health/live` of the same server in the same run. rs_get_item and as_introspect run again
+# against a twin of their server started with metrics.enabled=false (`*_metrics_off`): the cost of metrics.
+# The revocation_latency rows are no wrk runs: their p50 and p99 are the times from a revocation's answer to
+# the resource server's first 401 for that (cached) token, measured by scripts/bench/revocation_latency.py.
+# password_flood_unknown_client is the password grant of the legitimate client (2 connections) while 64 more connections send password grants in
 # the name of clients that do not exist (each answered 401): its ratio is to the same logins alone
 # (as_password_login_solo), not to the ceiling. Both servers run without their per-IP rate limits (all the
 # traffic comes from 127.0.0.1); the per-account lockout stays on. Targets are printed for information
@@ -139,38 +140,61 @@ RS_PORT=$(free_port)
 while [[ $RS_PORT == "$AUTH_PORT" ]]; do RS_PORT=$(free_port); done
 AUTH_URL=http://127.0.0.1:$AUTH_PORT RS_URL=http://127.0.0.1:$RS_PORT
 
+# The same two servers with metrics.enabled=false, on the same databases: the *_metrics_off scenarios run
+# right after their twins against these, and the pair shows what recording metrics costs on the hot paths.
+OFF_AUTH_PORT=$(free_port)
+OFF_RS_PORT=$(free_port)
+OFF_AUTH_URL=http://127.0.0.1:$OFF_AUTH_PORT OFF_RS_URL=http://127.0.0.1:$OFF_RS_PORT
+
+# start_auth_server PORT LOG [VAR=VALUE...]: the auth server on PORT, with the VARs added to its environment.
 # Every request comes from 127.0.0.1: the per-IP rate limits would measure themselves, not the servers.
-env RUST_LOG=warn AUTH_SERVER__HTTP__HOST=127.0.0.1 AUTH_SERVER__HTTP__PORT="$AUTH_PORT" \
-    AUTH_SERVER__DATABASE__URL="$AUTH_DB_URL" AUTH_SERVER__SECURITY__BCRYPT_COST=12 \
-    AUTH_SERVER__JANITOR__INTERVAL_SECS=0 AUTH_SERVER__RATE_LIMIT__ENABLED=false \
-    AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_ID=rs-id AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET=rs-secret \
-    AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES=password,refresh_token,client_credentials \
-    AUTH_SERVER__CLIENTS__TUTORIAL__SCOPES=read,write,introspection \
-    AUTH_SERVER__CLIENTS__WEB__CLIENT_ID="$WEB_ID" AUTH_SERVER__CLIENTS__WEB__CLIENT_SECRET="$WEB_SECRET" \
-    AUTH_SERVER__CLIENTS__WEB__NAME='Bench web app' AUTH_SERVER__CLIENTS__WEB__REDIRECT_URIS="$WEB_REDIRECT" \
-    AUTH_SERVER__CLIENTS__WEB__GRANT_TYPES=authorization_code,refresh_token \
-    AUTH_SERVER__CLIENTS__WEB__SCOPES=openid,email,read \
-    AUTH_SERVER__CLIENTS__JWT__CLIENT_ID="$JWT_ID" AUTH_SERVER__CLIENTS__JWT__CLIENT_SECRET="$JWT_SECRET" \
-    AUTH_SERVER__CLIENTS__JWT__GRANT_TYPES=client_credentials AUTH_SERVER__CLIENTS__JWT__SCOPES=read,write \
-    AUTH_SERVER__CLIENTS__JWT__ACCESS_TOKEN_FORMAT=jwt \
-    target/release/auth-server >"$TMP/auth.log" 2>&1 &
+start_auth_server() {
+    local port=$1 log_file=$2
+    shift 2
+    env RUST_LOG=warn AUTH_SERVER__HTTP__HOST=127.0.0.1 AUTH_SERVER__HTTP__PORT="$port" \
+        AUTH_SERVER__DATABASE__URL="$AUTH_DB_URL" AUTH_SERVER__SECURITY__BCRYPT_COST=12 \
+        AUTH_SERVER__JANITOR__INTERVAL_SECS=0 AUTH_SERVER__RATE_LIMIT__ENABLED=false \
+        AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_ID=rs-id AUTH_SERVER__CLIENTS__TUTORIAL__CLIENT_SECRET=rs-secret \
+        AUTH_SERVER__CLIENTS__TUTORIAL__GRANT_TYPES=password,refresh_token,client_credentials \
+        AUTH_SERVER__CLIENTS__TUTORIAL__SCOPES=read,write,introspection \
+        AUTH_SERVER__CLIENTS__WEB__CLIENT_ID="$WEB_ID" AUTH_SERVER__CLIENTS__WEB__CLIENT_SECRET="$WEB_SECRET" \
+        AUTH_SERVER__CLIENTS__WEB__NAME='Bench web app' AUTH_SERVER__CLIENTS__WEB__REDIRECT_URIS="$WEB_REDIRECT" \
+        AUTH_SERVER__CLIENTS__WEB__GRANT_TYPES=authorization_code,refresh_token \
+        AUTH_SERVER__CLIENTS__WEB__SCOPES=openid,email,read \
+        AUTH_SERVER__CLIENTS__JWT__CLIENT_ID="$JWT_ID" AUTH_SERVER__CLIENTS__JWT__CLIENT_SECRET="$JWT_SECRET" \
+        AUTH_SERVER__CLIENTS__JWT__GRANT_TYPES=client_credentials AUTH_SERVER__CLIENTS__JWT__SCOPES=read,write \
+        AUTH_SERVER__CLIENTS__JWT__ACCESS_TOKEN_FORMAT=jwt "$@" \
+        target/release/auth-server >"$log_file" 2>&1 &
+}
+start_auth_server "$AUTH_PORT" "$TMP/auth.log"
 AUTH_PID=$!
 PIDS+=("$AUTH_PID")
 # The long stale grace only keeps every cached token in memory for the RSS measurement. Freshness is left at
 # its defaults, as in production: cache.ttl_secs (60 s) while the revocation stream is live, which is
 # checked below before anything is measured (cache.ttl_without_stream_secs, 5 s, applies only without it).
-env RUST_LOG=warn RESOURCE_SERVER__HTTP__HOST=127.0.0.1 RESOURCE_SERVER__HTTP__PORT="$RS_PORT" \
-    RESOURCE_SERVER__DATABASE__URL="$RS_DB_URL" RESOURCE_SERVER__AUTH__BASE_URL="$AUTH_URL" \
-    RESOURCE_SERVER__AUTH__CLIENT_ID=rs-id RESOURCE_SERVER__AUTH__CLIENT_SECRET=rs-secret \
-    RESOURCE_SERVER__CACHE__STALE_GRACE_SECS=3600 RESOURCE_SERVER__RATE_LIMIT__ENABLED=false \
-    target/release/resource-server >"$TMP/rs.log" 2>&1 &
+# start_resource_server PORT AUTH_URL LOG [VAR=VALUE...]: likewise.
+start_resource_server() {
+    local port=$1 auth_url=$2 log_file=$3
+    shift 3
+    env RUST_LOG=warn RESOURCE_SERVER__HTTP__HOST=127.0.0.1 RESOURCE_SERVER__HTTP__PORT="$port" \
+        RESOURCE_SERVER__DATABASE__URL="$RS_DB_URL" RESOURCE_SERVER__AUTH__BASE_URL="$auth_url" \
+        RESOURCE_SERVER__AUTH__CLIENT_ID=rs-id RESOURCE_SERVER__AUTH__CLIENT_SECRET=rs-secret \
+        RESOURCE_SERVER__CACHE__STALE_GRACE_SECS=3600 RESOURCE_SERVER__RATE_LIMIT__ENABLED=false "$@" \
+        target/release/resource-server >"$log_file" 2>&1 &
+}
+start_resource_server "$RS_PORT" "$AUTH_URL" "$TMP/rs.log"
 RS_PID=$!
 PIDS+=("$RS_PID")
 
-# alive: both servers still run (else show the dead one's log and stop).
+# alive: the servers still run (else show the dead one's log and stop).
 alive() {
     kill -0 "$AUTH_PID" 2>/dev/null || { tail -20 "$TMP/auth.log" >&2; die "auth-server exited"; }
     kill -0 "$RS_PID" 2>/dev/null || { tail -20 "$TMP/rs.log" >&2; die "resource-server exited"; }
+    if [[ -v OFF_RS_PID ]]; then
+        kill -0 "$OFF_AUTH_PID" 2>/dev/null || { tail -20 "$TMP/off-auth.log" >&2; die "auth-server (metrics off) exited"; }
+        kill -0 "$OFF_RS_PID" 2>/dev/null || { tail -20 "$TMP/off-rs.log" >&2; die "resource-server (metrics off) exited"; }
+    fi
+    return 0
 }
 wait_ready() { # URL: answers 2xx within 60 s
     for _ in {1..300}; do
@@ -195,7 +219,18 @@ wait_stream_live() {
     die "the resource-server's revocation stream is not live after 30 s (GET /health/ready: $body)"
 }
 wait_stream_live
+# The twins start once the first pair has migrated the databases.
+start_auth_server "$OFF_AUTH_PORT" "$TMP/off-auth.log" AUTH_SERVER__METRICS__ENABLED=false
+OFF_AUTH_PID=$!
+PIDS+=("$OFF_AUTH_PID")
+wait_ready "$OFF_AUTH_URL/health/live"
+start_resource_server "$OFF_RS_PORT" "$OFF_AUTH_URL" "$TMP/off-rs.log" RESOURCE_SERVER__METRICS__ENABLED=false
+OFF_RS_PID=$!
+PIDS+=("$OFF_RS_PID")
+wait_ready "$OFF_RS_URL/health/ready"
+[[ $(curl -s -o /dev/null -w '%{http_code}' "$OFF_RS_URL/metrics") == 404 ]] || die "the metrics-off twin serves /metrics"
 log "auth-server on $AUTH_URL (pid $AUTH_PID), resource-server on $RS_URL (pid $RS_PID)"
+log "with metrics off: auth-server on $OFF_AUTH_URL, resource-server on $OFF_RS_URL"
 
 # --- preparation over HTTP: users, a user token, items ----------------------------------------------------------
 json_field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
@@ -269,6 +304,17 @@ against_ceiling() {
     if [[ -n ${4:-} ]]; then target+=", p99<${4}ms" condition+=" && $W_p99 < $4"; fi
     result "$1" "$r" "$target" "$(holds "$condition")" "${5:-}"
 }
+# metrics_off_twin NAME ON_RPS CEILING URL SCRIPT [VAR...]: NAME against the metrics-off twin, right after
+# its twin with metrics on; the ratio is to the same ceiling, the note says what metrics cost.
+metrics_off_twin() {
+    local name=$1 on=$2 ceiling=$3 url=$4 script=$5 off
+    shift 5
+    run_wrk "$name" "$DURATION" "$url" "$script" "$@"
+    measured "$name"
+    off=$W_ok_rps
+    result "$name" "$(ratio "$off" "$ceiling")" "metrics cost < 5%" "$(holds "$on >= 0.95 * $off")" \
+        "metrics on/off = $(ratio "$on" "$off") (same ceiling, metrics on)"
+}
 # Request descriptions for static.lua.
 rs_get=(BENCH_AUTHORIZATION="$BEARER")
 introspect=(BENCH_METHOD=POST BENCH_CONTENT_TYPE="$FORM" BENCH_AUTHORIZATION="$BASIC" BENCH_BODY="token=$USER_TOKEN")
@@ -295,6 +341,7 @@ run_wrk rs_get_item "$DURATION" "$RS_URL/items/$ITEM_ID/" static.lua "${rs_get[@
 measured rs_get_item
 SMALL_GET=$W_ok_rps
 against_ceiling rs_get_item "$CEIL_RS" 0.40 5 "one cached user token"
+metrics_off_twin rs_get_item_metrics_off "$SMALL_GET" "$CEIL_RS" "$OFF_RS_URL/items/$ITEM_ID/" static.lua "${rs_get[@]}"
 
 run_wrk rs_list_items "$DURATION" "$RS_URL/items/" static.lua "${rs_get[@]}"
 measured rs_list_items
@@ -354,6 +401,8 @@ run_wrk as_introspect "$DURATION" "$AUTH_URL/o/introspect/" static.lua "${intros
 measured as_introspect
 SMALL_INTROSPECT=$W_ok_rps SMALL_INTROSPECT_P99=$W_p99
 against_ceiling as_introspect "$CEIL_AS" 0.25 5 "client Basic auth, active user token"
+metrics_off_twin as_introspect_metrics_off "$SMALL_INTROSPECT" "$CEIL_AS" "$OFF_AUTH_URL/o/introspect/" static.lua \
+    "${introspect[@]}"
 
 run_wrk as_token_cc "$DURATION" "$AUTH_URL/o/token/" static.lua "${token_cc[@]}"
 measured as_token_cc

@@ -73,6 +73,9 @@ fi
 py=python3
 python3 -c 'import yaml, tomllib' 2>/dev/null || py=/usr/bin/python3
 check "docker-compose config -q accepts docker-compose.yml" docker-compose -f docker-compose.yml config -q
+check "docker-compose config -q accepts the monitoring profile (Prometheus, Grafana)" \
+    docker-compose -f docker-compose.yml --profile monitoring config -q
+check "the Grafana dashboard is JSON" jq -e '.panels | length > 0' docker/grafana/dashboards/oauth.json
 docker-compose -f docker-compose.yml config >"$work/compose.yml"
 compose() { "$py" scripts/e2e_compose.py "$work/compose.yml" "$@"; }
 

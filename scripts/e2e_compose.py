@@ -213,6 +213,8 @@ def local_env(compose, name, ports, renames, sqlite_dir):
             value = "127.0.0.1"  # loopback only on a CI machine
         elif key == prefix + "HTTP__PORT":
             value = own_port
+        elif key == prefix + "METRICS__LISTEN":
+            value = "127.0.0.1:0"  # the private metrics port: loopback, any free one (instances share this machine)
         elif key == prefix + "HTTP__TRUSTED_PROXIES":
             value = ",".join(dict.fromkeys("127.0.0.1" if p in fixed else p for p in split_list(value)))
         elif "://" in value:

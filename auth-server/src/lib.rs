@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cli;
 pub mod db;
 pub mod error;
+pub mod metrics;
 pub mod password;
 pub mod routes;
 pub mod service;

@@ -46,6 +46,10 @@ enabled = true
 per_minute = 30
 burst = 10
 
+[metrics]
+enabled = true
+listen = ""
+
 [lockout]
 max_failures = 5
 window_secs = 900
@@ -98,6 +102,8 @@ pub struct Settings {
     pub rate_limit: shared_core::rate_limit::RateLimitSettings,
     /// Log lines: `text` for a terminal, `json` for a log pipeline (the level is `RUST_LOG`'s).
     pub log: shared_core::logging::LogSettings,
+    /// `GET /metrics` (Prometheus): on or off, and on the public port or a private one.
+    pub metrics: shared_core::metrics::MetricsSettings,
     pub lockout: LockoutSettings,
     pub scopes: ScopeSettings,
     pub janitor: JanitorSettings,
@@ -344,6 +350,7 @@ impl Settings {
                 .into());
         }
         shared_core::client_ip::TrustedProxies::parse(&self.http.trusted_proxies)?;
+        self.metrics.validate()?;
         if self.sessions.lifetime_secs <= 0 || self.authorization.code_lifetime_secs <= 0 {
             return Err("sessions.lifetime_secs and authorization.code_lifetime_secs must be positive".into());
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 use shared_core::api_doc::OpenApiDocument;
 use shared_core::body::BodyTimeout;
@@ -33,6 +33,8 @@ pub struct Application {
     pool: DbPool,
     metrics: Arc<Metrics>,
     keys: Arc<SigningKeys>,
+    /// `/metrics` on its own port (`metrics.listen`), stopped with the server.
+    metrics_listener: Option<shared_core::metrics::PrivateListener>,
     /// The janitor and the signing keys' reloader, stopped with the server.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -65,6 +67,9 @@ pub async fn prepare_database(settings: &Settings) -> Result<DbPool, StartupErro
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // First: the pool and the hasher take their metric handles from the recorder.
+        let (metrics_endpoint, metrics_listener) =
+            shared_core::metrics::start(&settings.metrics, crate::metrics::describe)?;
         let pool = prepare_database(&settings).await?;
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let address = listener.local_addr()?;
@@ -89,8 +94,10 @@ impl Application {
                 .app_data(proxies.clone())
                 .app_data(body_timeout)
                 .wrap(routes::pages::security_headers())
+                .wrap(Condition::new(metrics_endpoint.recording(), from_fn(shared_core::metrics::record_request)))
                 .wrap(from_fn(shared_core::access_log::middleware))
                 .wrap(from_fn(request_context::middleware))
+                .configure(|cfg| metrics_endpoint.configure(cfg))
                 .configure(|cfg| routes::configure(cfg, &origins))
         })
         .listen(listener)?
@@ -115,7 +122,7 @@ impl Application {
         log::info!("auth server listening on http://{address}");
         let server = server.run();
         background.push(tokio::spawn(stop_on_signal(server.handle(), revocations)));
-        Ok(Self { port: address.port(), server, pool, metrics, keys, background })
+        Ok(Self { port: address.port(), server, pool, metrics, keys, metrics_listener, background })
     }
 
     pub fn port(&self) -> u16 {
@@ -139,10 +146,18 @@ impl Application {
         self.server.handle()
     }
 
+    /// The port `/metrics` is served on when `metrics.listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener.as_ref().map(|listener| listener.address.port())
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         for task in self.background {
             task.abort();
+        }
+        if let Some(listener) = self.metrics_listener {
+            listener.stop().await;
         }
         result
     }

@@ -57,7 +57,7 @@ impl AppState {
         keys: Arc<SigningKeys>,
     ) -> Result<Self, StartupError> {
         let security = settings.security.clone();
-        let per_ip = IpRateLimiter::new(&settings.rate_limit);
+        let per_ip = IpRateLimiter::new(&settings.rate_limit, "credential_checks");
         let hasher = tokio::task::spawn_blocking(move || {
             PasswordHasher::start(security.hasher_threads, security.hasher_queue, security.bcrypt_cost, per_ip)
         })

@@ -72,6 +72,8 @@ pub struct TestAuthServer {
     metrics: Arc<Metrics>,
     /// The signing keys this server uses.
     pub keys: Arc<crate::service::keys::SigningKeys>,
+    /// `/metrics`'s own port, when `metrics.listen` is set.
+    pub metrics_port: Option<u16>,
     handle: ServerHandle,
 }
 
@@ -80,8 +82,9 @@ impl TestAuthServer {
         let app = Application::build(settings.clone()).await.expect("the auth server starts");
         let port = app.port();
         let (pool, metrics, keys, handle) = (app.pool(), app.metrics(), app.signing_keys(), app.handle());
+        let metrics_port = app.metrics_port();
         tokio::spawn(app.run_until_stopped());
-        Self { address: format!("http://127.0.0.1:{port}"), port, pool, settings, metrics, keys, handle }
+        Self { address: format!("http://127.0.0.1:{port}"), port, pool, settings, metrics, keys, metrics_port, handle }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod error;
 pub mod introspection;
 pub mod jwt;
+pub mod metrics;
 pub mod revocations;
 pub mod routes;
 pub mod service;

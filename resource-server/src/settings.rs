@@ -53,6 +53,10 @@ enabled = true
 per_minute = 30
 burst = 10
 
+[metrics]
+enabled = true
+listen = ""
+
 [cache]
 ttl_secs = 60
 ttl_without_stream_secs = 5
@@ -72,6 +76,8 @@ pub struct Settings {
     pub rate_limit: shared_core::rate_limit::RateLimitSettings,
     /// Log lines: `text` for a terminal, `json` for a log pipeline (the level is `RUST_LOG`'s).
     pub log: shared_core::logging::LogSettings,
+    /// `GET /metrics` (Prometheus): on or off, and on the public port or a private one.
+    pub metrics: shared_core::metrics::MetricsSettings,
 }
 
 /// How to reach and authenticate to the authorization server.
@@ -209,6 +215,7 @@ impl Settings {
         }
         shared_core::client_ip::TrustedProxies::parse(&settings.http.trusted_proxies)
             .map_err(config::ConfigError::Message)?;
+        settings.metrics.validate().map_err(config::ConfigError::Message)?;
         for (name, value) in urls.into_iter().filter(|(name, value)| *name == "base_url" || !value.is_empty()) {
             url::Url::parse(value).map_err(|e| config::ConfigError::Message(format!("auth.{name} {value:?}: {e}")))?;
         }

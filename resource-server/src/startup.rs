@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 use shared_core::api_doc::OpenApiDocument;
 use shared_core::body::BodyTimeout;
@@ -31,6 +31,10 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// `/metrics` on its own port (`metrics.listen`), stopped with the server.
+    metrics_listener: Option<shared_core::metrics::PrivateListener>,
+    /// Sets the token cache's entry gauge every few seconds while metrics are on.
+    cache_reporter: Option<tokio::task::JoinHandle<()>>,
     /// Follows the revocation events; stopped with the server.
     subscriber: Option<tokio::task::JoinHandle<()>>,
 }
@@ -49,6 +53,9 @@ pub async fn prepare_database(settings: &Settings) -> Result<DbPool, StartupErro
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // First: the pool and the token cache take their metric handles from the recorder.
+        let (metrics_endpoint, metrics_listener) =
+            shared_core::metrics::start(&settings.metrics, crate::metrics::describe)?;
         let pool = prepare_database(&settings).await?;
         let auth = Arc::new(AuthClient::connect(&settings.auth).await?);
         let revocations = auth.endpoints().revocations.clone();
@@ -59,7 +66,8 @@ impl Application {
             let idle = Duration::from_secs(settings.auth.revocation_stream_idle_secs.max(1));
             tokio::spawn(Subscriber { auth: auth.clone(), tokens: tokens.clone(), trust, idle }.run(url))
         });
-        let account_calls = IpRateLimiter::new(&settings.rate_limit);
+        let cache_reporter = metrics_endpoint.recording().then(|| tokio::spawn(report_cache_entries(tokens.clone())));
+        let account_calls = IpRateLimiter::new(&settings.rate_limit, "account_calls");
         let state = web::Data::new(AppState { pool: pool.clone(), auth: auth.clone(), tokens, account_calls });
         if settings.auth.client_secret == "rs-secret" {
             log::warn!(
@@ -85,8 +93,10 @@ impl Application {
                 .app_data(
                     web::QueryConfig::default().error_handler(|e, _| Error::BadRequest(e.to_string().into()).into()),
                 )
+                .wrap(Condition::new(metrics_endpoint.recording(), from_fn(shared_core::metrics::record_request)))
                 .wrap(from_fn(shared_core::access_log::middleware))
                 .wrap(from_fn(request_context::middleware))
+                .configure(|cfg| metrics_endpoint.configure(cfg))
                 .configure(routes::configure)
         })
         .listen(listener)?
@@ -98,7 +108,7 @@ impl Application {
             "resource server listening on http://{address}, introspecting at {}",
             auth.endpoints().introspection
         );
-        Ok(Self { port: address.port(), server: server.run(), state, subscriber })
+        Ok(Self { port: address.port(), server: server.run(), state, metrics_listener, cache_reporter, subscriber })
     }
 
     pub fn port(&self) -> u16 {
@@ -122,11 +132,31 @@ impl Application {
         self.server.handle()
     }
 
+    /// The port `/metrics` is served on when `metrics.listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener.as_ref().map(|listener| listener.address.port())
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         if let Some(subscriber) = self.subscriber {
             subscriber.abort();
         }
+        if let Some(reporter) = self.cache_reporter {
+            reporter.abort();
+        }
+        if let Some(listener) = self.metrics_listener {
+            listener.stop().await;
+        }
         result
+    }
+}
+
+/// The cache's size changes as entries expire, not only as requests come: it is read now and then.
+async fn report_cache_entries(tokens: TokenValidator) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        tokens.report_entries();
     }
 }

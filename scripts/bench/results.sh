@@ -2,8 +2,8 @@
 # Results of scripts/bench.sh (sourced, not run): one row per measurement, printed when measured and again
 # as a table at the end, in the order (and as Markdown with --out).
 
-TABLE_ORDER=(ceiling_rs ceiling_as rs_get_item rs_list_items revocation_latency revocation_latency_under_load
-    rs_first_seen rs_first_seen_jwt as_introspect as_token_cc as_token_cc_jwt as_authorize_remembered as_code_exchange
+TABLE_ORDER=(ceiling_rs ceiling_as rs_get_item rs_get_item_metrics_off rs_list_items revocation_latency revocation_latency_under_load
+    rs_first_seen rs_first_seen_jwt as_introspect as_introspect_metrics_off as_token_cc as_token_cc_jwt as_authorize_remembered as_code_exchange
     as_token_password rs_create_item as_introspect_under_password_flood as_password_login_solo
     password_flood_unknown_client rs_rss_cached_tokens rs_get_item_big_db as_introspect_big_db)
 declare -A R_RPS R_P50 R_P99 R_NON2XX R_RATIO R_TARGET R_MET R_NOTE

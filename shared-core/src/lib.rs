@@ -20,6 +20,8 @@ pub mod field_errors;
 pub mod items;
 #[cfg(feature = "actix")]
 pub mod logging;
+#[cfg(feature = "actix")]
+pub mod metrics;
 pub mod oauth;
 pub mod price;
 #[cfg(feature = "actix")]

@@ -35,22 +35,29 @@ impl RetryAfter {
 pub struct IpRateLimiter {
     limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     clock: DefaultClock,
+    /// `rate_limit_rejections_total{limit="..."}`, taken once.
+    rejections: metrics::Counter,
 }
 
 impl IpRateLimiter {
-    pub fn new(settings: &RateLimitSettings) -> Self {
+    /// `limit` names what is limited, as the metrics and the audit trail say it (`credential_checks`).
+    pub fn new(settings: &RateLimitSettings, limit: &'static str) -> Self {
         let quota = match (NonZeroU32::new(settings.per_minute), NonZeroU32::new(settings.burst)) {
             (Some(per_minute), Some(burst)) if settings.enabled => {
                 Some(Quota::per_minute(per_minute).allow_burst(burst))
             }
             _ => None,
         };
-        Self { limiter: quota.map(RateLimiter::keyed), clock: DefaultClock::default() }
+        Self {
+            limiter: quota.map(RateLimiter::keyed),
+            clock: DefaultClock::default(),
+            rejections: metrics::counter!("rate_limit_rejections_total", "limit" => limit),
+        }
     }
 
     /// A limiter that admits everything.
     pub fn disabled() -> Self {
-        Self { limiter: None, clock: DefaultClock::default() }
+        Self { limiter: None, clock: DefaultClock::default(), rejections: metrics::Counter::noop() }
     }
 
     pub fn enabled(&self) -> bool {
@@ -61,7 +68,10 @@ impl IpRateLimiter {
     /// a request made inside the process) nothing is counted.
     pub fn check(&self, ip: Option<IpAddr>) -> Result<(), RetryAfter> {
         let (Some(limiter), Some(ip)) = (&self.limiter, ip) else { return Ok(()) };
-        limiter.check_key(&bucket(ip)).map_err(|not_until| RetryAfter(not_until.wait_time_from(self.clock.now())))
+        limiter.check_key(&bucket(ip)).map_err(|not_until| {
+            self.rejections.increment(1);
+            RetryAfter(not_until.wait_time_from(self.clock.now()))
+        })
     }
 
     /// Forgets the addresses whose buckets are full again: the table holds only recent clients.
@@ -92,7 +102,7 @@ mod tests {
     use super::*;
 
     fn limiter(burst: u32) -> IpRateLimiter {
-        IpRateLimiter::new(&RateLimitSettings { enabled: true, per_minute: 6, burst })
+        IpRateLimiter::new(&RateLimitSettings { enabled: true, per_minute: 6, burst }, "test")
     }
 
     #[test]
@@ -119,7 +129,7 @@ mod tests {
 
     #[test]
     fn disabled_admits_everything() {
-        let off = IpRateLimiter::new(&RateLimitSettings { enabled: false, per_minute: 1, burst: 1 });
+        let off = IpRateLimiter::new(&RateLimitSettings { enabled: false, per_minute: 1, burst: 1 }, "test");
         let ip = Some("192.0.2.1".parse().unwrap());
         assert!((0..100).all(|_| off.check(ip).is_ok()));
         assert_eq!(RetryAfter(Duration::from_millis(1)).secs(), 1);

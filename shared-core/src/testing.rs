@@ -244,3 +244,23 @@ impl LogCapture {
             .collect()
     }
 }
+
+/// The sum of the samples of `name` in a Prometheus text exposition whose labels include every pair of
+/// `labels` (`None`: no such sample). The recorder is global to a test process, so tests compare sums
+/// before and after, never exact totals.
+pub fn metric_sum(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let wanted: Vec<String> = labels.iter().map(|(key, value)| format!("{key}=\"{value}\"")).collect();
+    let mut found = None;
+    for line in exposition.lines().filter(|line| !line.starts_with('#')) {
+        let Some((series, value)) = line.rsplit_once(' ') else { continue };
+        let (series_name, series_labels) = series.split_once('{').unwrap_or((series, ""));
+        if series_name != name {
+            continue;
+        }
+        let present: Vec<&str> = series_labels.trim_end_matches('}').split(',').collect();
+        if wanted.iter().all(|pair| present.contains(&pair.as_str())) {
+            *found.get_or_insert(0.0) += value.parse::<f64>().expect("a sample's value is a number");
+        }
+    }
+    found
+}

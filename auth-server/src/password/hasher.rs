@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 use crate::audit::{self, Event};
 use crate::error::Error;
+use crate::metrics::HasherMetrics;
 
 enum Job {
     Hash { password: String, cost: u32, reply: oneshot::Sender<Result<String, bcrypt::BcryptError>> },
@@ -27,13 +28,15 @@ enum Job {
 }
 
 pub struct PasswordHasher {
-    jobs: Sender<Job>,
+    /// Each job with the instant it was queued.
+    jobs: Sender<(Instant, Job)>,
     threads: usize,
     cost: u32,
     /// How long one verification takes on a bcrypt thread (nanoseconds, a moving average): what a check
     /// with nothing to compare waits.
     typical_verify_ns: Arc<AtomicU64>,
     per_ip: IpRateLimiter,
+    metrics: HasherMetrics,
 }
 
 /// Rate-limit refusals come in floods: one audit line a second, with the count of the others.
@@ -60,19 +63,22 @@ impl PasswordHasher {
         let started = Instant::now();
         let _ = bcrypt::verify("not the password", &dummy_hash);
         let typical_verify_ns = Arc::new(AtomicU64::new(nanos(started.elapsed())));
-        let (jobs, receiver) = bounded::<Job>(queue.max(1));
+        let (jobs, receiver) = bounded::<(Instant, Job)>(queue.max(1));
+        let metrics = HasherMetrics::default();
         for index in 0..threads {
-            let receiver = receiver.clone();
+            let (receiver, metrics) = (receiver.clone(), metrics.clone());
             let typical = typical_verify_ns.clone();
             thread::Builder::new().name(format!("bcrypt-{index}")).spawn(move || {
                 lower_priority();
                 // Ends when the last sender (the hasher) is dropped.
-                for job in receiver {
+                for (queued, job) in &receiver {
+                    metrics.wait.record(queued.elapsed());
+                    metrics.queue_depth.set(receiver.len() as f64);
                     run(job, &typical);
                 }
             })?;
         }
-        Ok(Self { jobs, threads, cost, typical_verify_ns, per_ip })
+        Ok(Self { jobs, threads, cost, typical_verify_ns, per_ip, metrics })
     }
 
     pub async fn hash(&self, password: String) -> Result<String, Error> {
@@ -126,10 +132,12 @@ impl PasswordHasher {
     }
 
     fn submit(&self, job: Job) -> Result<(), Error> {
-        self.jobs.try_send(job).map_err(|e| match e {
+        self.jobs.try_send((Instant::now(), job)).map_err(|e| match e {
             TrySendError::Full(_) => Error::HasherBusy,
             TrySendError::Disconnected(_) => Error::HasherStopped,
-        })
+        })?;
+        self.metrics.queue_depth.set(self.jobs.len() as f64);
+        Ok(())
     }
 }
 

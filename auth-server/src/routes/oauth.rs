@@ -126,10 +126,15 @@ pub async fn introspect(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     state.metrics.introspections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut parameters: TokenParameters = oauth_form(&req, payload).await?;
-    let caller = introspection_caller(&req, parameters.client_id.take(), parameters.client_secret.take())?;
-    let token = parameters.token.ok_or_else(|| Error::invalid_request("the \"token\" parameter is required"))?;
-    let answer = introspection::introspect(&state, caller, token, clock::now()).await?;
+    let answer = async {
+        let mut parameters: TokenParameters = oauth_form(&req, payload).await?;
+        let caller = introspection_caller(&req, parameters.client_id.take(), parameters.client_secret.take())?;
+        let token = parameters.token.ok_or_else(|| Error::invalid_request("the \"token\" parameter is required"))?;
+        introspection::introspect(&state, caller, token, clock::now()).await
+    }
+    .await;
+    crate::metrics::introspected(answer.as_ref().map(|answer| answer.active));
+    let answer = answer?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(answer))
 }
 

@@ -57,12 +57,19 @@ pub async fn exchange(
         ));
     }
     let target = audiences::resolve(state, &client, request.resource.as_deref()).await?;
-    match grant_type.as_str() {
-        AUTHORIZATION_CODE => super::code_exchange::exchange_code(state, client, request, target, now).await,
-        PASSWORD => password_grant(state, client, request, target, now).await,
-        CLIENT_CREDENTIALS => client_credentials_grant(state, client, request, target, now).await,
-        _ => refresh_grant(state, client, request, target, now).await,
-    }
+    let client_id = client.client_id.clone();
+    let (grant, response) = match grant_type.as_str() {
+        AUTHORIZATION_CODE => {
+            (AUTHORIZATION_CODE, super::code_exchange::exchange_code(state, client, request, target, now).await?)
+        }
+        PASSWORD => (PASSWORD, password_grant(state, client, request, target, now).await?),
+        CLIENT_CREDENTIALS => {
+            (CLIENT_CREDENTIALS, client_credentials_grant(state, client, request, target, now).await?)
+        }
+        _ => (REFRESH_TOKEN, refresh_grant(state, client, request, target, now).await?),
+    };
+    crate::metrics::token_issued(grant, client_id);
+    Ok(response)
 }
 
 async fn password_grant(

@@ -92,6 +92,7 @@ fn start_at(bounds: Option<(i64, i64)>, last_event_id: Option<i64>) -> Start {
 pub fn stream(pool: DbPool, feed: Arc<RevocationFeed>, start: Start) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let (sender, receiver) = mpsc::channel::<Bytes>(16);
     tokio::spawn(async move {
+        let _open = crate::metrics::OpenStream::opened();
         if let Err(Stop::Failed(error)) = serve(&pool, &feed, start, &sender).await {
             // The stream ends; the reader stops trusting its cache and reconnects.
             log::warn!("revocation stream ended: {}", Chain(&error));

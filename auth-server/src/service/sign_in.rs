@@ -122,6 +122,7 @@ pub async fn verify_password(
     .await?;
     if let Some(until) = locked {
         log::warn!("an account was locked after repeated wrong passwords (see the audit trail)");
+        crate::metrics::account_locked();
         audit::emit(Event::AccountLocked {
             user: &user.subject,
             email: &user.email,

@@ -23,6 +23,7 @@ mod introspection;
 mod janitor;
 mod jwt_access_tokens;
 mod lockout;
+mod metrics;
 mod oidc_flow;
 mod openapi;
 mod password_change;

@@ -39,6 +39,7 @@ use crate::auth_client::AuthClient;
 use crate::db;
 use crate::error::{Error, UpstreamError};
 use crate::jwt::{self, JwtError, JwtValidator};
+use crate::metrics::CacheMetrics;
 use crate::settings::{AuthSettings, CacheSettings};
 
 /// Who a valid token speaks for.
@@ -150,6 +151,7 @@ struct Inner {
     trust: Arc<StreamTrust>,
     /// What revocation events ended, for JWTs (which are verified here, not introspected).
     revoked: Revoked,
+    metrics: CacheMetrics,
 }
 
 impl TokenValidator {
@@ -185,6 +187,7 @@ impl TokenValidator {
             flights: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(auth_settings.max_concurrent_introspections.max(1))),
             revalidate_wait,
+            metrics: CacheMetrics::default(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -195,9 +198,15 @@ impl TokenValidator {
         let cached = self.inner.cache.get(&key).await;
         if let Some(entry) = &cached {
             if entry.is_fresh(now, self.inner.trust.trust()) {
+                let metrics = &self.inner.metrics;
+                match entry.validation {
+                    Validation::Active(_) => metrics.hits.increment(1),
+                    Validation::Inactive => metrics.negative_hits.increment(1),
+                }
                 return Ok(entry.validation.clone());
             }
         }
+        self.inner.metrics.misses.increment(1);
         if let Some(header) = jwt::access_jwt_header(token) {
             // Verified here: no introspection, no flight, no breaker.
             return self.inner.validate_jwt(key, token, header, now).await;
@@ -206,7 +215,7 @@ impl TokenValidator {
         if let Some(flight) = self.inner.flight(&key) {
             // Someone is already asking: a servable entry is served at once, anything else waits for that answer.
             return match stale {
-                Some(stale) => Ok(stale.validation.clone()),
+                Some(stale) => Ok(self.inner.serve_stale(&stale)),
                 None => flight.await.map(|entry| entry.validation.clone()).map_err(Error::Introspection),
             };
         }
@@ -214,10 +223,13 @@ impl TokenValidator {
             Ok(flight) => flight,
             // The circuit is open or every slot is taken: no call now.
             Err(refused) => {
-                return match stale {
-                    Some(stale) => Ok(stale.validation.clone()),
-                    None => Err(refused),
+                if let Error::AuthServer(reason) = &refused {
+                    crate::metrics::introspection_failed(reason);
                 }
+                return match stale {
+                    Some(stale) => Ok(self.inner.serve_stale(&stale)),
+                    None => Err(refused),
+                };
             }
         };
         let answer = match &stale {
@@ -225,7 +237,7 @@ impl TokenValidator {
             // goes on in its task to renew the entry for the next request.
             Some(stale) => match tokio::time::timeout(self.inner.revalidate_wait, flight).await {
                 Ok(answer) => answer,
-                Err(_) => return Ok(stale.validation.clone()),
+                Err(_) => return Ok(self.inner.serve_stale(stale)),
             },
             None => flight.await,
         };
@@ -235,7 +247,7 @@ impl TokenValidator {
             Err(error) if matches!(*error, Error::AuthServer(_)) => match stale {
                 Some(stale) => {
                     log::debug!("serving a cached token past its TTL: {}", Chain(&*error));
-                    Ok(stale.validation.clone())
+                    Ok(self.inner.serve_stale(&stale))
                 }
                 None => Err(Error::Introspection(error)),
             },
@@ -263,6 +275,11 @@ impl TokenValidator {
         self.inner.cache.entry_count()
     }
 
+    /// Sets the cache's entry gauge (called every few seconds: moka counts lazily anyway).
+    pub fn report_entries(&self) {
+        self.inner.metrics.entries.set(self.inner.cache.entry_count() as f64);
+    }
+
     /// Whether the cache holds an entry for the token with this SHA-256 digest (tests: the cache is keyed by
     /// digest, never by the token).
     pub fn holds_digest(&self, digest: &[u8; 32]) -> bool {
@@ -276,6 +293,12 @@ impl TokenValidator {
 }
 
 impl Inner {
+    /// A due entry answers, within its grace.
+    fn serve_stale(&self, entry: &Entry) -> Validation {
+        self.metrics.stale_served.increment(1);
+        entry.validation.clone()
+    }
+
     fn flights(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Flight>> {
         // Every update is one insert or remove: a panic elsewhere cannot leave the map half-written.
         self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -387,7 +410,10 @@ impl Inner {
 
     /// Introspects and, for a user's token, mirrors the user locally.
     async fn introspect(&self, token: &str, now: Instant) -> Result<Entry, Error> {
-        let answer = self.auth.introspect(token).await?;
+        let called = Instant::now();
+        let answer = self.auth.introspect(token).await;
+        crate::metrics::introspection_took(called.elapsed());
+        let answer = answer.inspect_err(crate::metrics::introspection_failed)?;
         let wall_now = clock::now();
         let remaining = answer.exp.map(|exp| exp - wall_now);
         let inactive =

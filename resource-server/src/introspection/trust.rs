@@ -6,6 +6,8 @@
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::metrics::StreamStateMetrics;
+
 /// The revocation stream's state, as `/health/ready` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamState {
@@ -40,6 +42,7 @@ pub enum Trust {
 
 pub struct StreamTrust {
     state: AtomicU8,
+    metrics: StreamStateMetrics,
     /// When the stream was last lost (or the server started), in nanoseconds after `epoch`.
     lost_at: AtomicU64,
     epoch: Instant,
@@ -49,7 +52,9 @@ impl StreamTrust {
     /// Starts `Connecting` when a stream is to be used (nothing is trusted long before it is live), else `Off`.
     pub fn new(stream: bool) -> Self {
         let state = if stream { StreamState::Connecting } else { StreamState::Off };
-        Self { state: AtomicU8::new(state as u8), lost_at: AtomicU64::new(0), epoch: Instant::now() }
+        let metrics = StreamStateMetrics::default();
+        metrics.set(state);
+        Self { state: AtomicU8::new(state as u8), metrics, lost_at: AtomicU64::new(0), epoch: Instant::now() }
     }
 
     pub fn state(&self) -> StreamState {
@@ -73,6 +78,7 @@ impl StreamTrust {
     /// Caught up: from now on revocations arrive as they happen.
     pub fn live(&self) {
         self.state.store(StreamState::Live as u8, Ordering::Release);
+        self.metrics.set(StreamState::Live);
     }
 
     /// The stream is gone (or never came): entries cached until now are due.
@@ -81,12 +87,15 @@ impl StreamTrust {
             let since = u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX);
             // The time first: a reader that sees `Connecting` must see when it began.
             self.lost_at.store(since, Ordering::Release);
+            self.metrics.losses.increment(1);
         }
         self.state.store(StreamState::Connecting as u8, Ordering::Release);
+        self.metrics.set(StreamState::Connecting);
     }
 
     /// The auth server has no stream: the short TTL applies, as with none configured.
     pub fn off(&self) {
         self.state.store(StreamState::Off as u8, Ordering::Release);
+        self.metrics.set(StreamState::Off);
     }
 }

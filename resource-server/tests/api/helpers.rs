@@ -13,6 +13,8 @@ pub struct TestResourceServer {
     /// `http://127.0.0.1:PORT`
     pub address: String,
     pub state: actix_web::web::Data<resource_server::state::AppState>,
+    /// `/metrics`'s own port, when `metrics.listen` is set.
+    pub metrics_port: Option<u16>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -20,8 +22,9 @@ impl TestResourceServer {
     pub async fn start(settings: resource_server::Settings) -> Self {
         let app = resource_server::Application::build(settings).await.expect("the resource server starts");
         let (address, state, handle) = (format!("http://127.0.0.1:{}", app.port()), app.state(), app.handle());
+        let metrics_port = app.metrics_port();
         tokio::spawn(app.run_until_stopped());
-        Self { address, state, handle }
+        Self { address, state, metrics_port, handle }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -43,6 +46,8 @@ pub struct System {
     pub http: Client,
     pub rs_app_state: actix_web::web::Data<resource_server::state::AppState>,
     pub rs_db: TestDatabase,
+    /// The resource server's `/metrics` port when `metrics.listen` is set.
+    pub rs_metrics_port: Option<u16>,
     _auth_db: TestDatabase,
     _resource_server: TestResourceServer,
 }
@@ -66,8 +71,18 @@ pub async fn spawn_system_with(backend: Backend, adjust: impl FnOnce(&mut resour
     let mut settings = rs_settings(&rs_db.url, &proxy.address);
     adjust(&mut settings);
     let server = TestResourceServer::start(settings).await;
-    let (rs, rs_app_state) = (server.address.clone(), server.state.clone());
-    System { rs, auth, proxy, http: Client::new(), rs_app_state, rs_db, _auth_db: auth_db, _resource_server: server }
+    let (rs, rs_app_state, rs_metrics_port) = (server.address.clone(), server.state.clone(), server.metrics_port);
+    System {
+        rs,
+        auth,
+        proxy,
+        http: Client::new(),
+        rs_app_state,
+        rs_db,
+        rs_metrics_port,
+        _auth_db: auth_db,
+        _resource_server: server,
+    }
 }
 
 impl System {

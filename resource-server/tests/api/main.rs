@@ -11,6 +11,7 @@ mod endpoints;
 mod faults;
 mod items;
 mod jwt;
+mod metrics;
 mod openapi;
 mod outage;
 mod paging;

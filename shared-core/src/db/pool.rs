@@ -29,6 +29,24 @@ pub struct DbPool {
     acquire_timeout: Duration,
     url: Arc<DatabaseUrl>,
     health: Arc<Health>,
+    metrics: PoolMetrics,
+}
+
+/// Handles taken once, when the pool is built: recording through them costs an atomic operation, not a
+/// lookup. A pool built before the recorder is installed records nothing.
+#[derive(Clone)]
+struct PoolMetrics {
+    in_use: metrics::Gauge,
+    acquire_wait: metrics::Histogram,
+}
+
+impl PoolMetrics {
+    fn new() -> Self {
+        Self {
+            in_use: metrics::gauge!("db_pool_connections_in_use"),
+            acquire_wait: metrics::histogram!("db_pool_acquire_wait_seconds"),
+        }
+    }
 }
 
 /// Why database work could not run; each server maps it into its own error type.
@@ -68,7 +86,8 @@ impl DbPool {
         acquire_timeout: Duration,
     ) -> Self {
         let permits = Arc::new(Semaphore::new(pool.max_size() as usize));
-        Self { pool, writer: writer.map(Arc::new), permits, acquire_timeout, url: Arc::new(url), health }
+        let metrics = PoolMetrics::new();
+        Self { pool, writer: writer.map(Arc::new), permits, acquire_timeout, url: Arc::new(url), health, metrics }
     }
 
     /// How many connections the pool holds (and so how many queries run at once; SQLite's writer has its
@@ -115,16 +134,20 @@ impl DbPool {
         E: From<BlockingError> + Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
     {
-        let deadline = Instant::now() + self.acquire_timeout;
+        let asked = Instant::now();
+        let deadline = asked + self.acquire_timeout;
         let permit = tokio::time::timeout(self.acquire_timeout, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| BlockingError::Busy(self.acquire_timeout))?
             // The semaphore is never closed.
             .map_err(|_| BlockingError::Busy(self.acquire_timeout))?;
-        let (pool, health) = (self.pool.clone(), self.health.clone());
+        let (pool, health, metrics) = (self.pool.clone(), self.health.clone(), self.metrics.clone());
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut entry = check_out(&pool, &health, deadline)?;
+            metrics.acquire_wait.record(asked.elapsed());
+            metrics.in_use.increment(1);
+            let _in_use = InUse(&metrics.in_use);
             let result = work(&mut entry.conn);
             if result.is_err() && entry.lost_after_error(&health) {
                 // Whatever the work reported, the cause is the lost connection: "unavailable", not a fault.
@@ -134,6 +157,15 @@ impl DbPool {
         })
         .await
         .map_err(BlockingError::Panicked)?
+    }
+}
+
+/// Counts a checked-out connection as in use until it is dropped, even when the work panics.
+struct InUse<'a>(&'a metrics::Gauge);
+
+impl Drop for InUse<'_> {
+    fn drop(&mut self) {
+        self.0.decrement(1);
     }
 }
 
