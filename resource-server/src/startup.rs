@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Condition};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use shared_core::api_doc::OpenApiDocument;
 use shared_core::body::BodyTimeout;
@@ -93,7 +93,7 @@ impl Application {
                 .app_data(
                     web::QueryConfig::default().error_handler(|e, _| Error::BadRequest(e.to_string().into()).into()),
                 )
-                .wrap(Condition::new(metrics_endpoint.recording(), from_fn(shared_core::metrics::record_request)))
+                .wrap(metrics_endpoint.record_requests())
                 .wrap(from_fn(shared_core::access_log::middleware))
                 .wrap(from_fn(request_context::middleware))
                 .configure(|cfg| metrics_endpoint.configure(cfg))

@@ -4,14 +4,15 @@
 //! until [`recorder`] installs the Prometheus recorder: with `metrics.enabled = false` none is installed.
 
 use std::collections::HashMap;
+use std::future::{ready, Future, Ready};
 use std::net::{SocketAddr, TcpListener};
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::dev::{forward_ready, Server, ServerHandle, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::Method;
-use actix_web::middleware::Next;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::{Deserialize, Serialize};
@@ -114,6 +115,16 @@ fn describe_shared() {
     describe_counter!("rate_limit_rejections_total", "Requests refused by a per-client-IP rate limit, by limit");
 }
 
+/// What `describe` registers, rendered by a recorder of its own rather than the process-wide one (which
+/// the other tests in the process record into): the series a server has before its first request.
+#[cfg(feature = "testing")]
+pub fn render_described(describe: fn()) -> String {
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, describe);
+    handle.render()
+}
+
 /// What the public app does about metrics.
 #[derive(Clone, Copy)]
 pub struct Endpoint {
@@ -123,9 +134,14 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Whether requests are counted (the [`record_request`] middleware is on).
+    /// Whether metrics are recorded at all.
     pub fn recording(self) -> bool {
         self.recording
+    }
+
+    /// The middleware that counts and times requests (a no-op when metrics are off).
+    pub fn record_requests(self) -> RecordRequests {
+        RecordRequests { recording: self.recording }
     }
 
     /// Registers `GET /metrics` when it is served on the public port.
@@ -161,6 +177,7 @@ pub fn start(settings: &MetricsSettings, describe: fn()) -> Result<(Endpoint, Op
         None => (Endpoint { recording: true, public: Some(handle) }, None),
         Some(address) => {
             let (server, address) = serve_privately(address, handle)?;
+            log::info!("metrics on http://{address}{PATH}");
             let listener = PrivateListener { address, handle: server.handle() };
             tokio::spawn(server);
             (Endpoint { recording: true, public: None }, Some(listener))
@@ -198,13 +215,75 @@ fn serve_privately(
 }
 
 /// Middleware: counts and times each request under its route pattern (`/items/{id}`), never its path.
-pub async fn record_request(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let method = method_label(req.method());
-    let response = next.call(req).await?;
+/// Hand-written rather than `from_fn` behind a `Condition`: no boxed future and no body wrapper on the hot
+/// path, and when recording is off a request costs one branch.
+#[derive(Clone, Copy)]
+pub struct RecordRequests {
+    recording: bool,
+}
+
+impl<S, B> Transform<S, ServiceRequest> for RecordRequests
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = RecordRequestsService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RecordRequestsService { service, recording: self.recording }))
+    }
+}
+
+pub struct RecordRequestsService<S> {
+    service: S,
+    recording: bool,
+}
+
+impl<S, B> Service<ServiceRequest> for RecordRequestsService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = Recorded<S::Future>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = self.recording.then(|| (Instant::now(), method_label(req.method())));
+        Recorded { response: self.service.call(req), started }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request's response on its way, and when and how the request came in (when recording).
+    pub struct Recorded<F> {
+        #[pin]
+        response: F,
+        started: Option<(Instant, &'static str)>,
+    }
+}
+
+impl<F, B> Future for Recorded<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.response.poll(cx));
+        if let (Ok(response), Some((started, method))) = (&result, this.started.take()) {
+            record(response, started, method);
+        }
+        Poll::Ready(result)
+    }
+}
+
+fn record<B>(response: &ServiceResponse<B>, started: Instant, method: &'static str) {
     let route = response.request().match_pattern();
     let route = route.as_deref().unwrap_or(UNMATCHED_ROUTE);
     let status = response.status().as_u16();
@@ -217,7 +296,6 @@ pub async fn record_request(
         request.duration.record(started.elapsed());
         request.requests.increment(1);
     });
-    Ok(response)
 }
 
 /// The series one kind of request counts in.
