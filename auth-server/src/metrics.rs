@@ -26,7 +26,18 @@ pub fn describe() {
     describe_histogram!(BCRYPT_WAIT, Unit::Seconds, "Time a bcrypt job waited for a hasher thread");
     describe_counter!(ACCOUNT_LOCKOUTS, "Accounts locked after repeated wrong passwords");
     describe_gauge!(REVOCATION_STREAMS_OPEN, "Revocation event streams (GET /o/revocations/) open on this instance");
+    // Series that would otherwise appear with their first event are there at 0 from the start: a dashboard's
+    // rate() has something to read, and an alert on them is not silently absent (`increment(0)` leaves a
+    // series that exists as it is: tests start several servers in one process).
+    for result in INTROSPECTION_RESULTS {
+        counter!(INTROSPECTIONS, "result" => result).increment(0);
+    }
+    counter!(ACCOUNT_LOCKOUTS).increment(0);
+    gauge!(REVOCATION_STREAMS_OPEN).increment(0.0);
 }
+
+/// The `result` label of [`INTROSPECTIONS`].
+const INTROSPECTION_RESULTS: [&str; 4] = ["active", "inactive", "refused", "failed"];
 
 /// A token response was issued to `client_id` by `grant_type` (one of the supported grants).
 pub fn token_issued(grant_type: &'static str, client_id: String) {
@@ -35,11 +46,12 @@ pub fn token_issued(grant_type: &'static str, client_id: String) {
 
 /// An introspection request was answered with `answer`.
 pub fn introspected(answer: Result<bool, &Error>) {
+    let [active, inactive, refused, failed] = INTROSPECTION_RESULTS;
     let result = match answer {
-        Ok(true) => "active",
-        Ok(false) => "inactive",
-        Err(error) if actix_web::ResponseError::status_code(error).is_client_error() => "refused",
-        Err(_) => "failed",
+        Ok(true) => active,
+        Ok(false) => inactive,
+        Err(error) if actix_web::ResponseError::status_code(error).is_client_error() => refused,
+        Err(_) => failed,
     };
     counter!(INTROSPECTIONS, "result" => result).increment(1);
 }
@@ -75,5 +87,20 @@ pub struct HasherMetrics {
 impl Default for HasherMetrics {
     fn default() -> Self {
         Self { queue_depth: gauge!(BCRYPT_QUEUE_DEPTH), wait: histogram!(BCRYPT_WAIT) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rare_series_exist_before_their_first_event() {
+        let text = shared_core::metrics::render_described(describe);
+        assert!(text.contains("\nauth_server_account_lockouts_total 0\n"), "{text}");
+        assert!(text.contains("\nauth_server_revocation_streams_open 0\n"), "{text}");
+        for result in INTROSPECTION_RESULTS {
+            assert!(text.contains(&format!("auth_server_introspections_total{{result=\"{result}\"}} 0\n")), "{text}");
+        }
     }
 }

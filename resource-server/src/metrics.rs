@@ -31,11 +31,22 @@ pub fn describe() {
     describe_counter!(
         INTROSPECTION_ERRORS,
         "Introspections that failed or were not attempted, by reason: transport, status, credentials_refused, \
-         malformed, circuit_open, saturated"
+         malformed, circuit_open, saturated, no_jwks"
     );
     describe_gauge!(REVOCATION_STREAM_STATE, "1 for the revocation stream's current state (off, connecting, live)");
     describe_counter!(REVOCATION_STREAM_LOSSES, "Times a live revocation stream was lost");
+    // Series that would otherwise appear with their first event are there at 0 from the start: a dashboard's
+    // rate() has something to read, and an alert on them is not silently absent (`increment(0)` leaves a
+    // series that exists as it is: tests start several servers in one process).
+    for reason in INTROSPECTION_ERROR_REASONS {
+        counter!(INTROSPECTION_ERRORS, "reason" => reason).increment(0);
+    }
+    let _ = histogram!(INTROSPECTION_DURATION);
 }
+
+/// The `reason` label of [`INTROSPECTION_ERRORS`].
+const INTROSPECTION_ERROR_REASONS: [&str; 7] =
+    ["transport", "status", "credentials_refused", "malformed", "circuit_open", "saturated", "no_jwks"];
 
 /// The token cache's handles, taken once when it is built.
 pub struct CacheMetrics {
@@ -64,14 +75,16 @@ pub fn introspection_took(elapsed: std::time::Duration) {
 }
 
 pub fn introspection_failed(error: &UpstreamError) {
+    let [transport, status, credentials_refused, malformed, circuit_open, saturated, no_jwks] =
+        INTROSPECTION_ERROR_REASONS;
     let reason = match error {
-        UpstreamError::Transport { .. } => "transport",
-        UpstreamError::Status { .. } => "status",
-        UpstreamError::CredentialsRefused(_) => "credentials_refused",
-        UpstreamError::Malformed(_) => "malformed",
-        UpstreamError::CircuitOpen => "circuit_open",
-        UpstreamError::Saturated => "saturated",
-        UpstreamError::NoJwks => "no_jwks",
+        UpstreamError::Transport { .. } => transport,
+        UpstreamError::Status { .. } => status,
+        UpstreamError::CredentialsRefused(_) => credentials_refused,
+        UpstreamError::Malformed(_) => malformed,
+        UpstreamError::CircuitOpen => circuit_open,
+        UpstreamError::Saturated => saturated,
+        UpstreamError::NoJwks => no_jwks,
     };
     counter!(INTROSPECTION_ERRORS, "reason" => reason).increment(1);
 }
@@ -97,5 +110,20 @@ impl StreamStateMetrics {
         for (state, gauge) in &self.states {
             gauge.set(if *state == current { 1.0 } else { 0.0 });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rare_series_exist_before_their_first_event() {
+        let text = shared_core::metrics::render_described(describe);
+        for reason in INTROSPECTION_ERROR_REASONS {
+            let series = format!("resource_server_introspection_errors_total{{reason=\"{reason}\"}} 0\n");
+            assert!(text.contains(&series), "{text}");
+        }
+        assert!(text.contains("\nresource_server_introspection_duration_seconds_count 0\n"), "{text}");
     }
 }
