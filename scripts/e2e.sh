@@ -6,7 +6,8 @@
 #      healthchecks, scripts/demo.sh and the Postman collection (newman) on PostgreSQL;
 #  (c) the same on SQLite (fresh temporary files).
 # Each phase ends with the auth server's audit trail (JSON lines: a success, a failure, a token issued) and a
-# search of both servers' logs for every password and token the phase used: none may appear.
+# search of both servers' logs for every password and token the phase used: none may appear. While both run,
+# the Grafana dashboard's queries are checked against the metrics they export after the phase's traffic.
 # Ends with one line "N passed, M failed"; exits non-zero when anything failed.
 # It also runs the Dockerfile's builder stage on this machine (scripts/dockerfile_sim.py).
 # Needs: cargo, curl, jq, psql and PostgreSQL on $PGHOST:$PGPORT (trust auth), npm (for newman), apt (for
@@ -84,10 +85,13 @@ compose static Dockerfile >"$work/static.log" || true
 count_lines "$work/static.log"
 
 # BuildKit's own Dockerfile parser (Go, shipped in the PyPI package "dockerfile"): syntax, flags, JSON forms.
+# tools_venv MODULE PIP_SPEC: $TOOLS/venv, with PIP_SPEC installed unless MODULE imports already.
+tools_venv() {
+    [[ -x $TOOLS/venv/bin/python ]] || python3 -m venv "$TOOLS/venv"
+    "$TOOLS/venv/bin/python" -c "import $1" 2>/dev/null || "$TOOLS/venv/bin/pip" install -q "$2"
+}
 dockerfile_parses() {
-    if ! "$TOOLS/venv/bin/python" -c 'import dockerfile' 2>/dev/null; then
-        python3 -m venv "$TOOLS/venv" && "$TOOLS/venv/bin/pip" install -q dockerfile==3.4.0
-    fi
+    tools_venv dockerfile dockerfile==3.4.0 || return 1
     "$TOOLS/venv/bin/python" -c 'import dockerfile; print(len(dockerfile.parse_file("Dockerfile")), "instructions")'
 }
 check "BuildKit's parser accepts the Dockerfile" dockerfile_parses
@@ -244,6 +248,21 @@ PY
 
 # traced_login RS_URL ID: a wrong-password login through the resource server's proxy, sent with X-Request-Id
 # ID; the answer must echo it.
+# dashboard_matches AUTH_LOG RS_LOG PREFIX: scrapes both servers' private metrics ports (each logs its address
+# at start) after the phase's traffic, and checks every query of the Grafana dashboard against what they
+# export: it parses, and names only metrics and labels that exist (scripts/check_dashboard.py).
+dashboard_matches() {
+    local log url n=0
+    for log in "$1" "$2"; do
+        url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/metrics' "$log" | head -1)
+        [[ -n $url ]] || { echo "no 'metrics on http://...' line in $log"; return 1; }
+        curl -fsS "$url" >"$3-metrics-$((n += 1)).prom" || return 1
+    done
+    tools_venv promql_parser promql-parser==0.12.0 || return 1
+    # The per-IP rate limits are off in this phase (above), so their rejection counter does not exist.
+    "$TOOLS/venv/bin/python" scripts/check_dashboard.py docker/grafana/dashboards/oauth.json "$3"-metrics-*.prom \
+        --may-be-absent rate_limit_rejections_total
+}
 traced_login() {
     local echoed
     echoed=$(curl -sS -o /dev/null -D - -H "X-Request-Id: $2" -H 'Content-Type: application/json' \
@@ -389,6 +408,8 @@ phase() {
     local trace="e2e-$run_id-$label"
     check "[$label] a login through the resource server answers with the X-Request-Id it was sent" \
         traced_login "$rs" "$trace"
+    check "[$label] every query of the Grafana dashboard parses and names metrics and labels both servers export" \
+        dashboard_matches "$work/$label-auth.log" "$work/$label-rs.log" "$work/$label"
     stop_servers
 
     check "[$label] every line of both logs is a JSON object (log.format=json) and one request id is in both" \
