@@ -12,8 +12,11 @@ use actix_web::http::{header, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::HttpResponse;
 use shared_core::oauth::{ErrorBody, ErrorCode};
+use shared_core::request_context::REQUEST_ID_HEADER;
 
 use crate::service::origins::AllowedOrigins;
+
+const REQUEST_ID: header::HeaderName = header::HeaderName::from_static(REQUEST_ID_HEADER);
 
 /// The CORS middleware over `origins`.
 pub fn cors(origins: &Arc<AllowedOrigins>) -> Cors {
@@ -21,7 +24,9 @@ pub fn cors(origins: &Arc<AllowedOrigins>) -> Cors {
     Cors::default()
         .allowed_origin_fn(move |origin, _| origin.to_str().is_ok_and(|origin| origins.allows(origin)))
         .allowed_methods(["GET", "HEAD", "POST"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        // A browser app may send its own request id and read ours, to quote it in a support request.
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID])
+        .expose_headers([REQUEST_ID])
         .max_age(3600)
 }
 

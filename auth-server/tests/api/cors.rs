@@ -20,7 +20,7 @@ shared_core::on_both_backends! {
             let preflight = app.http.request(reqwest::Method::OPTIONS, app.url(path))
                 .header("origin", ALLOWED)
                 .header("access-control-request-method", method)
-                .header("access-control-request-headers", "authorization, content-type")
+                .header("access-control-request-headers", "authorization, content-type, x-request-id")
                 .send().await.unwrap();
             assert_eq!(preflight.status(), 200, "{path}");
             let headers = preflight.headers();
@@ -37,6 +37,8 @@ shared_core::on_both_backends! {
         }
         let jwks = app.http.get(app.url("/o/jwks/")).header("origin", ALLOWED).send().await.unwrap();
         assert_eq!(jwks.headers()["access-control-allow-origin"], ALLOWED);
+        let exposed = jwks.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
+        assert!(exposed.contains("x-request-id"), "a page can read the request id: {exposed}");
         let other = app.http.get(app.url("/o/jwks/")).header("origin", "https://evil.example").send().await.unwrap();
         assert!(other.headers().get("access-control-allow-origin").is_none());
         assert_eq!(other.status(), 200, "a request without CORS approval is still answered; the browser keeps it from the page");
