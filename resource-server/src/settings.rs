@@ -190,6 +190,7 @@ impl Settings {
 
     /// The built-in defaults as they are, without the checks (which they fail: there is no default client
     /// secret). For tests, which fill in what is missing.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn unchecked_defaults() -> Result<Self, config::ConfigError> {
         config_loader::load(DEFAULTS, None, None)
     }
