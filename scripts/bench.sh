@@ -86,11 +86,10 @@ if ! command -v wrk >/dev/null; then
     apt-get update -qq >&2 && apt-get install -y -qq wrk >&2 || die "could not install wrk"
 fi
 if ((BUILD)); then
-    cargo build --release --locked --bin auth-server --bin resource-server
-    # Its own invocation: an example brings the dev-dependencies' features, which must not reach the servers.
-    cargo build --release --locked -p auth-server --example mint_access_jwts
+    # One invocation, the same packages as every other release build: the features match, nothing recompiles.
+    cargo build --release --locked --bin auth-server --bin resource-server --bin mint_access_jwts
 fi
-for bin in auth-server resource-server examples/mint_access_jwts; do
+for bin in auth-server resource-server mint_access_jwts; do
     [[ -x target/release/$bin ]] || die "target/release/$bin is missing (run without --skip-build)"
 done
 
@@ -556,7 +555,7 @@ against_ceiling rs_first_seen "$CEIL_RS" 0.05 "" "$note"
 
 log "minting $FIRST_SEEN_JWT_POOL never-seen JWT access tokens with the auth server's key"
 mapfile -t SUBJECTS < <(sql "$AUTH_DB" "SELECT subject FROM users ORDER BY id")
-interruptible env AUTH_SERVER__DATABASE__URL="$AUTH_DB_URL" RUST_LOG=warn target/release/examples/mint_access_jwts \
+interruptible env AUTH_SERVER__DATABASE__URL="$AUTH_DB_URL" RUST_LOG=warn target/release/mint_access_jwts \
     "$AUTH_URL" "$JWT_ID" "$FIRST_SEEN_JWT_POOL" "$TMP/first_seen_jwt.tokens" "${SUBJECTS[@]}" ||
     die "minting JWTs failed"
 run_wrk rs_first_seen_jwt "$DURATION" "$RS_URL/items/$ITEM_ID/" token_pool.lua BENCH_TOKENS="$TMP/first_seen_jwt.tokens"

@@ -4,7 +4,7 @@
 //! settings (`AUTH_SERVER__*`). Like the SQL-seeded opaque tokens of `rs_first_seen`, they are not issued
 //! over HTTP: minting hundreds of thousands of user tokens that way would take minutes.
 //!
-//! usage: cargo run --release --example mint_access_jwts -- ISSUER CLIENT_ID COUNT OUT_FILE SUBJECT...
+//! usage: cargo run --release --bin mint_access_jwts -- ISSUER CLIENT_ID COUNT OUT_FILE SUBJECT...
 
 use std::io::Write;
 use std::sync::Arc;
