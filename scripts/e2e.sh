@@ -256,7 +256,9 @@ dashboard_matches() {
     for log in "$1" "$2"; do
         url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/metrics' "$log" | head -1)
         [[ -n $url ]] || { echo "no 'metrics on http://...' line in $log"; return 1; }
-        curl -fsS "$url" >"$3-metrics-$((n += 1)).prom" || return 1
+        n=$((n + 1)) # not in curl's redirection: that is expanded in the forked child
+        curl -fsS "$url" >"$3-metrics-$n.prom" || return 1
+        echo "${log##*/}: $url, $(grep -vc '^#' "$3-metrics-$n.prom") samples"
     done
     tools_venv promql_parser promql-parser==0.12.0 || return 1
     # The per-IP rate limits are off in this phase (above), so their rejection counter does not exist.

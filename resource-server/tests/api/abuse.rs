@@ -132,49 +132,48 @@ shared_core::on_both_backends! {
             assert!(link.contains(&format!("://{expected_host}")), "trusted={trusted}: {link}");
         }
     }
+
+    async fn config_check_redacts_the_client_secret_and_reaches_the_database(backend) {
+        let database = TestDatabase::create(backend, "rs_config_check");
+        let run = |args: &[&str]| {
+            resource_server_command()
+                .args(args)
+                .env("RESOURCE_SERVER__DATABASE__URL", &database.url)
+                .env("RESOURCE_SERVER__AUTH__CLIENT_ID", "rs-id")
+                .env("RESOURCE_SERVER__AUTH__CLIENT_SECRET", "rs-topsecret-value-42")
+                .env("RUST_LOG", "off")
+                .output()
+                .unwrap()
+        };
+        let before = run(&["config", "check", "--json"]);
+        let report: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+        // Not migrated yet: migrations pending (PostgreSQL), or no file yet, which a check does not create (SQLite).
+        assert_ne!(report["database"]["pending_migrations"].as_u64(), Some(0), "{report}");
+        assert!(run(&["migrate"]).status.success());
+        let output = run(&["config", "check", "--json"]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!((report["ok"].as_bool(), report["database"]["pending_migrations"].as_u64()), (Some(true), Some(0)));
+        assert_eq!(report["settings"]["auth"]["client_secret"], "<redacted>");
+        assert!(!String::from_utf8_lossy(&output.stdout).contains("rs-topsecret"));
+    }
 }
 
 #[test]
 fn the_resource_server_refuses_to_start_without_a_client_secret() {
+    let output = resource_server_command().env("RESOURCE_SERVER__AUTH__CLIENT_ID", "rs-id").output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "a configuration error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("auth.client_id and auth.client_secret are required"), "{stderr}");
+}
+
+/// The resource server's binary, without any `RESOURCE_SERVER__` setting of this process's environment.
+fn resource_server_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_resource-server"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("RESOURCE_SERVER__") {
             command.env_remove(name);
         }
     }
-    let output = command.env("RESOURCE_SERVER__AUTH__CLIENT_ID", "rs-id").output().unwrap();
-    assert_eq!(output.status.code(), Some(2), "a configuration error");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("auth.client_id and auth.client_secret are required"), "{stderr}");
-}
-
-#[test]
-fn config_check_redacts_the_client_secret_and_reaches_the_database() {
-    let dir = std::env::temp_dir().join(format!("rs-config-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/rs.sqlite3", dir.display());
-    let migrate = |args: &[&str]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_resource-server"));
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("RESOURCE_SERVER__") {
-                command.env_remove(name);
-            }
-        }
-        command
-            .args(args)
-            .env("RESOURCE_SERVER__DATABASE__URL", &url)
-            .env("RESOURCE_SERVER__AUTH__CLIENT_ID", "rs-id")
-            .env("RESOURCE_SERVER__AUTH__CLIENT_SECRET", "rs-topsecret-value-42")
-            .env("RUST_LOG", "off")
-            .output()
-            .unwrap()
-    };
-    assert!(migrate(&["migrate"]).status.success());
-    let output = migrate(&["config", "check", "--json"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!((report["ok"].as_bool(), report["database"]["pending_migrations"].as_u64()), (Some(true), Some(0)));
-    assert_eq!(report["settings"]["auth"]["client_secret"], "<redacted>");
-    assert!(!String::from_utf8_lossy(&output.stdout).contains("rs-topsecret"));
-    let _ = std::fs::remove_dir_all(&dir);
+    command
 }
