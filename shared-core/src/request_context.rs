@@ -1,8 +1,10 @@
 //! The request some code is answering, for code far from its handler: the client's address (rate limits,
 //! the audit trail) and its request id (every log line, error bodies, calls to the auth server). A
-//! middleware sets it for the whole handler (a task-local, like a tracing span); code outside any request
-//! (the admin CLI, background tasks) sees the default.
+//! middleware sets it for the whole handler (a task-local, like a tracing span); work the handler hands to a
+//! blocking thread takes it along ([`carry`]); code outside any request (the admin CLI, background tasks)
+//! sees the default.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -30,20 +32,51 @@ pub struct RequestContext {
     pub request_id: Option<String>,
 }
 
+thread_local! {
+    /// The context of the request whose work this thread is doing outside the request's task (a blocking
+    /// pool's thread, see [`carry`]).
+    static CARRIED: RefCell<Option<RequestContext>> = const { RefCell::new(None) };
+}
+
+/// Reads the context of the request being answered: its task's, else the one carried to this thread.
+fn read<R>(f: impl Fn(&RequestContext) -> R) -> Option<R> {
+    CURRENT.try_with(&f).ok().or_else(|| CARRIED.with_borrow(|carried| carried.as_ref().map(&f)))
+}
+
 /// The context of the request being answered; the default outside of one.
 pub fn current() -> RequestContext {
-    CURRENT.try_with(Clone::clone).unwrap_or_default()
+    read(Clone::clone).unwrap_or_default()
 }
 
 /// The client address of the request being answered.
 pub fn client_ip() -> Option<IpAddr> {
-    CURRENT.try_with(|context| context.client_ip).ok().flatten()
+    read(|context| context.client_ip).flatten()
 }
 
 /// Calls `f` with the request id of the request being answered (none outside of one).
 pub fn with_request_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
-    let id = CURRENT.try_with(|context| context.request_id.clone()).ok().flatten();
+    let id = read(|context| context.request_id.clone()).flatten();
     f(id.as_deref())
+}
+
+/// `work`, to be run on another thread (`spawn_blocking`) in the context of the request being answered
+/// now, so that the lines it logs carry the request's id. Outside a request it is `work` as it is.
+pub fn carry<R>(work: impl FnOnce() -> R) -> impl FnOnce() -> R {
+    let context = CURRENT.try_with(Clone::clone).ok();
+    move || {
+        let Some(context) = context else { return work() };
+        let _restore = Restore(CARRIED.replace(Some(context)));
+        work()
+    }
+}
+
+/// Puts back what this thread carried before, when the carried work ends (or panics).
+struct Restore(Option<RequestContext>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        CARRIED.set(self.0.take());
+    }
 }
 
 /// Runs `future` as if it answered a request with `context` (tests, and code that starts its own task).
@@ -118,6 +151,22 @@ mod tests {
         let seen = scope(context, async { (client_ip(), current().request_id) }).await;
         assert_eq!(seen, (Some("192.0.2.1".parse().unwrap()), Some("r-1".into())));
         assert!(current().request_id.is_none());
+    }
+
+    #[tokio::test]
+    async fn carried_work_sees_its_request_on_a_blocking_thread_and_then_forgets_it() {
+        let id_on_a_blocking_thread = || async {
+            tokio::task::spawn_blocking(carry(|| (with_request_id(|id| id.map(str::to_owned)), client_ip())))
+                .await
+                .unwrap()
+        };
+        assert_eq!(id_on_a_blocking_thread().await, (None, None), "outside a request");
+        let context = RequestContext { client_ip: Some("192.0.2.3".parse().unwrap()), request_id: Some("r-3".into()) };
+        let seen = scope(context, id_on_a_blocking_thread()).await;
+        assert_eq!(seen, (Some("r-3".into()), Some("192.0.2.3".parse().unwrap())));
+        // The blocking pool keeps its thread: what it carried is gone with the work.
+        let after = tokio::task::spawn_blocking(|| with_request_id(|id| id.map(str::to_owned))).await.unwrap();
+        assert_eq!(after, None);
     }
 
     #[tokio::test]

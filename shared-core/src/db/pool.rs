@@ -142,7 +142,7 @@ impl DbPool {
             // The semaphore is never closed.
             .map_err(|_| BlockingError::Busy(self.acquire_timeout))?;
         let (pool, health, metrics) = (self.pool.clone(), self.health.clone(), self.metrics.clone());
-        tokio::task::spawn_blocking(move || {
+        let job = move || {
             let _permit = permit;
             let mut entry = check_out(&pool, &health, deadline)?;
             metrics.acquire_wait.record(asked.elapsed());
@@ -154,9 +154,11 @@ impl DbPool {
                 return Err(BlockingError::ConnectionLost.into());
             }
             result
-        })
-        .await
-        .map_err(BlockingError::Panicked)?
+        };
+        // In the request's context: a line logged there (the database unreachable) names the request.
+        #[cfg(feature = "actix")]
+        let job = crate::request_context::carry(job);
+        tokio::task::spawn_blocking(job).await.map_err(BlockingError::Panicked)?
     }
 }
 
@@ -275,6 +277,20 @@ mod tests {
                 .unwrap();
             assert_eq!(pool.read(count).await.unwrap(), 1, "{backend:?}");
         }
+    }
+
+    #[cfg(feature = "actix")]
+    #[tokio::test]
+    async fn database_work_runs_in_the_context_of_the_request_it_serves() {
+        use crate::request_context::{scope, with_request_id, RequestContext};
+        let db = TestDatabase::create(Backend::Sqlite, "pool_context");
+        let pool = pool(&db, 1, 1_000);
+        let id_seen_by = |pool: DbPool| async move {
+            pool.read(|_| -> Result<_, Failed> { Ok(with_request_id(|id| id.map(str::to_owned))) }).await.unwrap()
+        };
+        let context = RequestContext { client_ip: None, request_id: Some("r-db".into()) };
+        assert_eq!(scope(context, id_seen_by(pool.clone())).await.as_deref(), Some("r-db"));
+        assert_eq!(id_seen_by(pool).await, None, "outside a request");
     }
 
     #[tokio::test]
