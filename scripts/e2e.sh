@@ -96,9 +96,15 @@ dockerfile_parses() {
 }
 check "BuildKit's parser accepts the Dockerfile" dockerfile_parses
 # The Dockerfile's builder stage, run without a container engine on the files its COPY lines bring in
-# (into the repository's target folder, so only the workspace crates compile again).
+# (into the repository's target folder, so only the workspace crates compile again). Cargo's fingerprints
+# do not depend on where the workspace is: the workspace crates' release artifacts are removed before (so
+# that the stage really compiles the sources it copied) and after (so that the repository's own build
+# does not take the copies' artifacts for its own, which would go stale with its next edit).
+clean_workspace_release() { cargo clean --release --quiet -p shared-core -p auth-server -p resource-server; }
+clean_workspace_release
 check "the Dockerfile's builder stage builds both binaries (scripts/dockerfile_sim.py)" \
     "$py" scripts/dockerfile_sim.py --target-dir "$root/target"
+clean_workspace_release
 
 echo "== Building the release binaries"
 cargo build --release --locked --bin auth-server --bin resource-server
