@@ -66,6 +66,17 @@ fn check_client_id(id: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
+/// A random client id or secret (256 bits, URL-safe base64) that never starts with `-`: people paste these
+/// into command lines, which would take one for an option (`client rotate-secret -dDB…` is refused).
+fn generated_credential() -> Result<String, getrandom::Error> {
+    loop {
+        let token = random_token()?;
+        if !token.starts_with('-') {
+            return Ok(token);
+        }
+    }
+}
+
 /// A stored client's properties.
 pub fn profile_of(row: &ClientRow) -> ClientProfile {
     ClientProfile {
@@ -151,7 +162,7 @@ pub async fn create_client(
     }
     let client_id = match spec.client_id {
         Some(id) => id,
-        None => random_token()?,
+        None => generated_credential()?,
     };
     check_client_id(&client_id)?;
     let secret = match (spec.public, spec.secret) {
@@ -160,7 +171,7 @@ pub async fn create_client(
             check_secret(&client_id, &secret)?;
             Some(secret)
         }
-        (false, None) => Some(random_token()?),
+        (false, None) => Some(generated_credential()?),
     };
     let secret_hash = match &secret {
         Some(secret) => Some(hash(secret.clone(), bcrypt_cost).await?),
@@ -334,7 +345,7 @@ pub async fn rotate_secret(pool: &DbPool, client_id: &str, bcrypt_cost: u32) -> 
     if existing.secret_hash.is_none() {
         return Err(registration::Invalid("a public client has no secret to rotate".into()).into());
     }
-    let secret = random_token()?;
+    let secret = generated_credential()?;
     let secret_hash = hash(secret.clone(), bcrypt_cost).await?;
     let id = client_id.to_owned();
     pool.write(move |c| -> Result<usize, AdminError> {
@@ -342,4 +353,18 @@ pub async fn rotate_secret(pool: &DbPool, client_id: &str, bcrypt_cost: u32) -> 
     })
     .await?;
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_credentials_never_look_like_a_command_line_option() {
+        // One random token in 64 starts with '-': 2 000 draws would all but surely show one.
+        for _ in 0..2_000 {
+            let credential = generated_credential().unwrap();
+            assert!(!credential.starts_with('-') && credential.len() == 43, "{credential}");
+        }
+    }
 }
