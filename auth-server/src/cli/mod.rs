@@ -98,13 +98,23 @@ pub enum ClientCommand {
     /// List clients (never their secrets).
     List,
     /// Show one client as `client list` does.
-    Show { client_id: String },
+    Show {
+        /// Client ids may start with '-' (generated ones did, once in 64, before 2026-11-28).
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
     /// Change a client's name, grants, scopes, redirect URIs, origins or consent; never its secret.
     Update(UpdateClient),
     /// Delete a client and all its tokens.
-    Delete { client_id: String },
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
     /// Replace a client's secret with a new random one; prints it once.
-    RotateSecret { client_id: String },
+    RotateSecret {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +162,7 @@ pub struct CreateClient {
 
 #[derive(Debug, Args)]
 pub struct UpdateClient {
+    #[arg(allow_hyphen_values = true)]
     pub client_id: String,
     #[arg(long)]
     pub name: Option<String>,

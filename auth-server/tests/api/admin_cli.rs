@@ -92,6 +92,20 @@ shared_core::on_both_backends! {
         assert_oauth_error(app.post_as("/o/token/", &id, &rotated, &form).await, 401, "invalid_client").await;
     }
 
+    async fn a_client_id_that_starts_with_a_hyphen_is_an_argument_not_an_option(backend) {
+        let app = spawn_app(backend).await;
+        let id = "-dash-first";
+        cli(&app, &["client", "create", "--name", "dash", &format!("--client-id={id}"),
+            "--grant-types", "client_credentials", "--scopes", "read"]);
+        assert!(String::from_utf8_lossy(&cli(&app, &["client", "show", id]).stdout).contains(id));
+        cli(&app, &["client", "update", id, "--scopes", "read"]);
+        let rotated = field(&cli(&app, &["client", "rotate-secret", id]), "client_secret");
+        let form = [("grant_type", "client_credentials")];
+        assert_eq!(app.post_as("/o/token/", id, &rotated, &form).await.status(), 200);
+        cli(&app, &["client", "delete", id]);
+        assert_oauth_error(app.post_as("/o/token/", id, &rotated, &form).await, 401, "invalid_client").await;
+    }
+
     async fn users_created_by_the_cli_can_log_in(backend) {
         let app = spawn_app(backend).await;
         cli(&app, &["user", "create", "--email", "Admin@Example.com", "--password", PASSWORD]);
