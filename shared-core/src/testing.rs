@@ -60,6 +60,18 @@ macro_rules! on_both_backends {
     };
 }
 
+/// `program` (a server's binary) with none of this process's settings variables starting with `prefix`
+/// (`AUTH_SERVER__`): only what the test sets, never what a developer exported.
+pub fn command_without_settings(program: &str, prefix: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with(prefix) {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// Whether PostgreSQL tests can run; says SKIPPED when not, and fails when `REQUIRE_POSTGRES=1`.
 pub fn postgres_available() -> bool {
     if std::env::var_os(POSTGRES_URL_VARIABLE).is_some() {

@@ -18,13 +18,8 @@ pub(crate) fn run(app: &TestApp, args: &[&str]) -> Output {
 
 /// The real binary with `args`, on the test's database, logging warnings only.
 pub(crate) fn command(app: &TestApp, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_auth-server"));
-    // Only this test's settings: none a developer exported.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AUTH_SERVER__") {
-            command.env_remove(name);
-        }
-    }
+    let mut command =
+        shared_core::testing::command_without_settings(env!("CARGO_BIN_EXE_auth-server"), "AUTH_SERVER__");
     command
         .args(args)
         .env("AUTH_SERVER__DATABASE__URL", &app.db.url)

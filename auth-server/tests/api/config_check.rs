@@ -1,19 +1,15 @@
 //! `auth-server config check`: the settings validated, the database reached without being migrated, the
 //! effective settings printed with every secret redacted.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 use crate::helpers::*;
 
 fn config_check(database_url: &str, extra: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_auth-server"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AUTH_SERVER__") {
-            command.env_remove(name);
-        }
-    }
+    let mut command =
+        shared_core::testing::command_without_settings(env!("CARGO_BIN_EXE_auth-server"), "AUTH_SERVER__");
     command.args(["config", "check", "--json"]).env("AUTH_SERVER__DATABASE__URL", database_url).env("RUST_LOG", "off");
     command.envs(extra.iter().copied()).output().unwrap()
 }

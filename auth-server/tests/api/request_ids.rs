@@ -2,7 +2,7 @@
 //! echoed, carried by every log line the request causes, and the real binary's JSON log lines parse.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use shared_core::request_context::well_formed_request_id;
 use shared_core::testing::LogCapture;
@@ -60,12 +60,8 @@ shared_core::on_both_backends! {
 #[tokio::test]
 async fn json_log_lines_parse_and_carry_the_request_id() {
     let db = shared_core::testing::TestDatabase::create(shared_core::testing::Backend::Sqlite, "json_log");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_auth-server"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AUTH_SERVER__") {
-            command.env_remove(name);
-        }
-    }
+    let mut command =
+        shared_core::testing::command_without_settings(env!("CARGO_BIN_EXE_auth-server"), "AUTH_SERVER__");
     let mut server = command
         .env("AUTH_SERVER__DATABASE__URL", &db.url)
         .env("AUTH_SERVER__HTTP__PORT", "0")

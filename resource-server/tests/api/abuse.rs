@@ -169,11 +169,5 @@ fn the_resource_server_refuses_to_start_without_a_client_secret() {
 
 /// The resource server's binary, without any `RESOURCE_SERVER__` setting of this process's environment.
 fn resource_server_command() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_resource-server"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("RESOURCE_SERVER__") {
-            command.env_remove(name);
-        }
-    }
-    command
+    shared_core::testing::command_without_settings(env!("CARGO_BIN_EXE_resource-server"), "RESOURCE_SERVER__")
 }
